@@ -1,0 +1,165 @@
+//! `cliper bench`: per-stage wall times of the still-image path on real photos, so speed
+//! claims come from a run anyone can repeat (see bench/ for the onnxruntime comparison).
+
+use crate::align::align;
+use crate::commands::{expand_inputs, CommandError, ModelArgs};
+use crate::decode::decode_file;
+use crate::detect::FaceDetector;
+use crate::model::embedded;
+use crate::model::tract::{raw_plan, run_f32};
+use crate::preprocess::prepare;
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Passes over the photos; the first pass is a warm-up and is not counted.
+    #[arg(long, default_value_t = 5)]
+    pub iterations: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Photos (files or directories).
+    #[arg(default_value = "samples")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Mean milliseconds per call of one stage.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Stage {
+    pub calls: usize,
+    pub mean_ms: f64,
+}
+
+impl Stage {
+    fn from(total: Duration, calls: usize) -> Stage {
+        Stage { calls, mean_ms: if calls == 0 { 0.0 } else { total.as_secs_f64() * 1e3 / calls as f64 } }
+    }
+}
+
+/// Figures of one `cliper bench` run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BenchReport {
+    pub images: usize,
+    pub faces_per_pass: usize,
+    pub passes: usize,
+    pub detector: String,
+    pub encoder: String,
+    /// JPEG/PNG decode, per image.
+    pub decode: Stage,
+    /// Letterbox + normalise + detector inference + decode + NMS, per image.
+    pub detect: Stage,
+    /// Detector inference alone on a prepared tensor, per image.
+    pub detect_model: Stage,
+    /// Rotation and crop, per face.
+    pub align: Stage,
+    /// Encoder resize + normalise, per face.
+    pub prepare: Stage,
+    /// Encoder alone (the exported graph), per face.
+    pub encode: Stage,
+    /// Encoder with the folded descriptor scoring, per face: what `classify` runs.
+    pub encode_and_score: Stage,
+}
+
+pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, CommandError> {
+    let paths: Vec<PathBuf> = expand_inputs(&args.paths)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(CommandError::Input)?;
+    if paths.is_empty() {
+        return Err(CommandError::Input("bench: no images found".into()));
+    }
+    let mut detector = args.models.load_detector()?;
+    let classifier = args.models.load_classifier()?;
+    let encoder_files = embedded::resolve_model(&args.models.encoder)?;
+    let raw = raw_plan(&encoder_files)?;
+    let detector_files = embedded::resolve_model(&args.models.detector)?;
+    let raw_detector = raw_plan(&detector_files)?;
+    let detector_spec = detector_files.manifest.input_spec();
+    let spec = classifier.input_spec().clone();
+    let align_opts = args.models.align_options();
+
+    let mut t = [Duration::ZERO; 7];
+    let mut n = [0usize; 7];
+    let passes = args.iterations.max(2);
+    let mut faces_per_pass = 0;
+    for pass in 0..passes {
+        let counted = pass > 0;
+        let mut add = |i: usize, d: Duration| {
+            if counted {
+                t[i] += d;
+                n[i] += 1;
+            }
+        };
+        faces_per_pass = 0;
+        for path in &paths {
+            let s = Instant::now();
+            let frame = decode_file(path).map_err(|e| CommandError::Input(e.to_string()))?;
+            add(0, s.elapsed());
+            let s = Instant::now();
+            let dets = detector.detect(&frame).map_err(|e| CommandError::Input(format!("{}: {e}", path.display())))?;
+            add(1, s.elapsed());
+            let prepared = prepare(&frame, &detector_spec);
+            let s = Instant::now();
+            run_f32(&raw_detector, prepared.data, &prepared.shape)
+                .map_err(|e| CommandError::Input(format!("detector: {e:#}")))?;
+            add(6, s.elapsed());
+            for det in &dets {
+                faces_per_pass += 1;
+                let s = Instant::now();
+                let (crop, _) = align(&frame, &det.bbox, det.eyes(), &align_opts);
+                add(2, s.elapsed());
+                let s = Instant::now();
+                let prepared = prepare(&crop, &spec);
+                add(3, s.elapsed());
+                let s = Instant::now();
+                run_f32(&raw, prepared.data.clone(), &prepared.shape)
+                    .map_err(|e| CommandError::Input(format!("encoder: {e:#}")))?;
+                add(4, s.elapsed());
+                let s = Instant::now();
+                classifier.classify_prepared(prepared.data).map_err(|e| CommandError::Input(e.to_string()))?;
+                add(5, s.elapsed());
+            }
+        }
+    }
+    let report = BenchReport {
+        images: paths.len(),
+        faces_per_pass,
+        passes: passes - 1,
+        detector: detector.name.clone(),
+        encoder: classifier.name.clone(),
+        decode: Stage::from(t[0], n[0]),
+        detect: Stage::from(t[1], n[1]),
+        detect_model: Stage::from(t[6], n[6]),
+        align: Stage::from(t[2], n[2]),
+        prepare: Stage::from(t[3], n[3]),
+        encode: Stage::from(t[4], n[4]),
+        encode_and_score: Stage::from(t[5], n[5]),
+    };
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(|e| CommandError::Input(e.to_string()))?)?;
+    } else {
+        writeln!(
+            out,
+            "{} images, {} faces a pass, {} timed passes ({}, {})",
+            report.images, report.faces_per_pass, report.passes, report.detector, report.encoder
+        )?;
+        for (name, s) in [
+            ("decode (per image)", report.decode),
+            ("detect (per image)", report.detect),
+            ("detector model only (per image)", report.detect_model),
+            ("align (per face)", report.align),
+            ("prepare (per face)", report.prepare),
+            ("encode (per face)", report.encode),
+            ("encode+score, folded (per face)", report.encode_and_score),
+        ] {
+            writeln!(out, "{name:<34} {:>9.3} ms  ({} calls)", s.mean_ms, s.calls)?;
+        }
+    }
+    Ok(report)
+}

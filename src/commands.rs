@@ -1,0 +1,239 @@
+//! The subcommands behind the `cliper` binary. They write to the writers they are given,
+//! so tests drive them exactly as the binary does.
+
+use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
+use crate::classify::{Classifier, TractClassifier};
+use crate::detect::{BlazeFaceDetector, FaceDetector};
+use crate::model::embedded::{self, DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
+use crate::model::ModelError;
+use crate::pipeline::StillPipeline;
+use crate::report;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Facial expression recognition on edge devices.
+#[derive(Debug, Parser)]
+#[command(name = "cliper", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify the expression of every face in photos (files or directories).
+    Classify(ClassifyArgs),
+    /// Time every stage on photos and print per-stage figures.
+    Bench(crate::bench::BenchArgs),
+    /// List the embedded models and descriptor sets.
+    Models,
+}
+
+/// Which models to use; each is an embedded name or a path to a manifest / descriptor set.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Face detector: an embedded name (blazeface_full_range, blazeface_short_range) or a
+    /// model manifest (.toml).
+    #[arg(long, default_value = DEFAULT_DETECTOR)]
+    pub detector: String,
+    /// Expression encoder: an embedded name or a model manifest (.toml).
+    #[arg(long, default_value = DEFAULT_ENCODER)]
+    pub encoder: String,
+    /// Descriptor set (.json) scored against the encoder's embedding.
+    #[arg(long, default_value = DEFAULT_DESCRIPTORS)]
+    pub descriptors: String,
+    /// Minimum face detection score (default: the detector manifest's).
+    #[arg(long)]
+    pub min_score: Option<f32>,
+    /// Margin added around each detected face, as a fraction of its size.
+    #[arg(long, default_value_t = DEFAULT_MARGIN)]
+    pub margin: f32,
+    /// Do not rotate faces to level the eyes.
+    #[arg(long)]
+    pub no_rotate: bool,
+}
+
+impl ModelArgs {
+    pub fn align_options(&self) -> AlignOptions {
+        AlignOptions { margin: self.margin, size: DEFAULT_SIZE, rotate: !self.no_rotate }
+    }
+
+    pub fn load_detector(&self) -> Result<BlazeFaceDetector, ModelError> {
+        let mut d = BlazeFaceDetector::load(&embedded::resolve_model(&self.detector)?)?;
+        if let Some(s) = self.min_score {
+            d.set_score_threshold(s);
+        }
+        Ok(d)
+    }
+
+    pub fn load_classifier(&self) -> Result<TractClassifier, ModelError> {
+        let set = embedded::resolve_descriptors(&self.descriptors)?;
+        TractClassifier::load(&embedded::resolve_model(&self.encoder)?, &set)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub models: ModelArgs,
+    /// Treat every image as an already aligned face crop: no detection.
+    #[arg(long)]
+    pub aligned: bool,
+    /// One JSON object per face per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Image files or directories (searched recursively for .jpg, .jpeg, .png).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Why a command stopped before doing its work.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("{0}")]
+    Input(String),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::Model(_) => crate::exit::MODEL,
+            CommandError::Output(_) => crate::exit::RUNTIME,
+            CommandError::Input(_) => crate::exit::INPUT_FAILED,
+        }
+    }
+}
+
+/// What a classify run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassifyOutcome {
+    pub images: usize,
+    pub faces: usize,
+    pub failed: usize,
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png"];
+
+/// Expand files and directories into image paths, sorted within each directory. Paths
+/// that cannot be listed come back as errors, in place, so one bad path costs one line.
+pub fn expand_inputs(paths: &[PathBuf]) -> Vec<Result<PathBuf, String>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(Ok(p.clone()));
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<Result<PathBuf, String>>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return out.push(Err(format!("{}: cannot list directory: {e}", dir.display()))),
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        {
+            out.push(Ok(p));
+        }
+    }
+}
+
+/// `cliper classify`: results to `out`, one error line per failed input to `err`.
+pub fn classify(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ClassifyOutcome, CommandError> {
+    let classifier = args.models.load_classifier()?;
+    let detector: Option<Box<dyn FaceDetector>> =
+        if args.aligned { None } else { Some(Box::new(args.models.load_detector()?)) };
+    let mut pipeline = StillPipeline::new(detector, Box::new(classifier), args.models.align_options());
+    let mut outcome = ClassifyOutcome::default();
+    for input in expand_inputs(&args.paths) {
+        let path = match input {
+            Ok(p) => p,
+            Err(msg) => {
+                outcome.failed += 1;
+                fail(args.json, "", &msg, out, err)?;
+                continue;
+            }
+        };
+        let name = path.display().to_string();
+        match pipeline.process_file(&path) {
+            Ok(faces) => {
+                outcome.images += 1;
+                outcome.faces += faces.len();
+                let folded = pipeline.classifier().folded();
+                if faces.is_empty() && !args.json {
+                    writeln!(out, "{name}: no face found")?;
+                }
+                for f in &faces {
+                    if args.json {
+                        writeln!(out, "{}", report::face_json(&name, f, folded))?;
+                    } else {
+                        writeln!(out, "{}", report::face_line(&name, f, folded))?;
+                    }
+                }
+            }
+            Err(e) => {
+                outcome.failed += 1;
+                fail(args.json, &name, &e.to_string(), out, err)?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn fail(json: bool, image: &str, msg: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CommandError> {
+    writeln!(err, "error: {msg}")?;
+    if json {
+        writeln!(out, "{}", report::error_json(image, msg))?;
+    }
+    Ok(())
+}
+
+/// `cliper models`: what is compiled in, with provenance.
+pub fn models(out: &mut dyn Write) -> Result<(), CommandError> {
+    for name in embedded::model_names() {
+        let m = embedded::model(name)?;
+        let man = &m.manifest;
+        writeln!(
+            out,
+            "{name}: {:?} {}x{} {} licence {} from {} ({})",
+            man.role,
+            man.input_width,
+            man.input_height,
+            man.name,
+            man.licence,
+            man.provenance.package,
+            man.provenance.paths.join(", ")
+        )?;
+    }
+    let set = embedded::descriptor_set(DEFAULT_DESCRIPTORS)?;
+    writeln!(
+        out,
+        "{DEFAULT_DESCRIPTORS}: descriptor set {} for {} ({} classes, {} descriptors, {:?})",
+        set.name,
+        set.encoder,
+        set.classes.len(),
+        set.descriptor_count(),
+        set.scoring
+    )?;
+    Ok(())
+}
+
+/// Used by `bench` and tests: the classifier behind a trait object.
+pub fn boxed_classifier(args: &ModelArgs) -> Result<Box<dyn Classifier>, ModelError> {
+    Ok(Box::new(args.load_classifier()?))
+}

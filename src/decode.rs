@@ -1,0 +1,133 @@
+//! Reading still images (JPEG, PNG) into frames, with limits so a hostile or broken file
+//! gives an error naming it instead of a panic or an out-of-memory abort.
+
+use crate::frame::Frame;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+/// Largest accepted width or height; bigger declared sizes are refused before allocating.
+pub const MAX_SIDE: u32 = 16_384;
+/// Largest decoder allocation.
+pub const MAX_ALLOC: u64 = 1 << 30;
+
+/// Why an image could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: empty file")]
+    Empty { path: PathBuf },
+    #[error("{path}: not a JPEG or PNG image")]
+    UnknownFormat { path: PathBuf },
+    #[error("{path}: image too large ({width}x{height}; at most {MAX_SIDE} px a side)")]
+    TooLarge { path: PathBuf, width: u32, height: u32 },
+    #[error("{path}: corrupt or truncated image: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+/// Decode a file.
+pub fn decode_file(path: &Path) -> Result<Frame, DecodeError> {
+    let bytes = std::fs::read(path).map_err(|source| DecodeError::Io { path: path.to_owned(), source })?;
+    decode_bytes(&bytes, path)
+}
+
+/// Decode bytes; `path` only names the input in errors.
+pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Frame, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty { path: path.to_owned() });
+    }
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (image::ImageFormat::Jpeg | image::ImageFormat::Png)) => f,
+        _ => return Err(DecodeError::UnknownFormat { path: path.to_owned() }),
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let corrupt = |reason: String| DecodeError::Corrupt { path: path.to_owned(), reason };
+    // The JPEG decoder fills a cut-off scan with grey instead of failing; a photo missing
+    // its end would then be classified as if it were whole.
+    if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+        return Err(corrupt("JPEG ends before its end-of-image marker (truncated file)".into()));
+    }
+    match reader.decode() {
+        Ok(img) => {
+            let rgb = img.into_rgb8();
+            if rgb.width() == 0 || rgb.height() == 0 {
+                return Err(corrupt("zero-sized image".into()));
+            }
+            Ok(rgb)
+        }
+        Err(image::ImageError::Limits(_)) => {
+            let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
+                .into_dimensions()
+                .unwrap_or((0, 0));
+            Err(DecodeError::TooLarge { path: path.to_owned(), width, height })
+        }
+        Err(e) => Err(corrupt(e.to_string())),
+    }
+}
+
+/// Whether an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA).
+/// Entropy-coded data stuffs every FF byte, so neither marker can appear inside a scan;
+/// data appended after the image (motion photos) does not matter.
+pub fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_sos {
+        Some(sos) => bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::RgbImage::from_pixel(w, h, image::Rgb([1, 2, 3]))
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .expect("encode png");
+        out
+    }
+
+    #[test]
+    fn decodes_a_png_and_names_the_file_in_every_error() {
+        let p = Path::new("x.png");
+        assert_eq!(decode_bytes(&png(3, 2), p).expect("decode").dimensions(), (3, 2));
+        for (bytes, needle) in [
+            (Vec::new(), "empty file"),
+            (b"hello, not an image".to_vec(), "not a JPEG or PNG"),
+            (png(3, 2)[..40].to_vec(), "corrupt or truncated"),
+        ] {
+            let e = decode_bytes(&bytes, p).expect_err("must fail").to_string();
+            assert!(e.starts_with("x.png: ") && e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_jpeg_cut_short_is_reported_as_truncated() {
+        let mut jpeg = Vec::new();
+        image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 7]))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .expect("encode jpeg");
+        assert!(jpeg_has_end(&jpeg));
+        decode_bytes(&jpeg, Path::new("whole.jpg")).expect("whole jpeg decodes");
+        let cut = &jpeg[..jpeg.len() - 40];
+        assert!(!jpeg_has_end(cut));
+        let e = decode_bytes(cut, Path::new("cut.jpg")).expect_err("truncated").to_string();
+        assert!(e.starts_with("cut.jpg: corrupt or truncated") && e.contains("end-of-image"), "{e}");
+    }
+
+    #[test]
+    fn a_huge_declared_size_is_refused_before_allocating() {
+        // A PNG header claiming 100000 x 100000 pixels, then garbage.
+        let mut b = png(1, 1);
+        b[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        b[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let e = decode_bytes(&b, Path::new("big.png")).expect_err("must fail").to_string();
+        assert!(e.contains("too large") || e.contains("corrupt"), "{e}");
+    }
+}

@@ -1,0 +1,117 @@
+//! Face detection: the `FaceDetector` seam and its BlazeFace implementation under tract.
+
+pub mod blazeface;
+
+use crate::frame::{BBox, Frame, Point};
+use crate::model::manifest::{ModelFiles, Role};
+use crate::model::tract::{raw_plan, run_f32, Plan};
+use crate::model::ModelError;
+use crate::preprocess::{prepare, InputSpec};
+use blazeface::{decode, ssd_anchors, weighted_nms, Anchor, BlazeFaceOptions};
+use serde::Serialize;
+
+/// A face found in a frame, in frame pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    pub bbox: BBox,
+    pub score: f32,
+    /// BlazeFace order: right eye, left eye (the subject's), nose tip, mouth centre,
+    /// right ear tragion, left ear tragion.
+    pub keypoints: Vec<Point>,
+}
+
+impl Detection {
+    /// The two eye keypoints, image-left first, when the detector provides them.
+    pub fn eyes(&self) -> Option<(Point, Point)> {
+        match self.keypoints.as_slice() {
+            [a, b, ..] => Some((*a, *b)),
+            _ => None,
+        }
+    }
+}
+
+/// Why detection failed on a frame.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error("face detector inference failed: {0}")]
+    Inference(String),
+}
+
+/// Finds faces in a frame.
+pub trait FaceDetector {
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError>;
+}
+
+/// MediaPipe BlazeFace (short or full range) run by tract.
+pub struct BlazeFaceDetector {
+    plan: Plan,
+    spec: InputSpec,
+    opts: BlazeFaceOptions,
+    anchors: Vec<Anchor>,
+    regressors_ix: usize,
+    scores_ix: usize,
+    /// Name of the manifest, for logs.
+    pub name: String,
+}
+
+impl BlazeFaceDetector {
+    pub fn load(files: &ModelFiles) -> Result<BlazeFaceDetector, ModelError> {
+        files.expect_role(Role::Detector)?;
+        let invalid = |reason: String| ModelError::Invalid { path: files.onnx_path.clone(), reason };
+        let m = &files.manifest;
+        let opts = m.detector.clone().ok_or_else(|| invalid("no [detector] table".into()))?;
+        let spec = m.input_spec();
+        let anchors = ssd_anchors(&opts, spec.width, spec.height);
+        let plan = raw_plan(files)?;
+        // Tell the two outputs apart by shape: [1, N, 4 + 2K] boxes and [1, N, 1] scores.
+        let mut regressors_ix = None;
+        let mut scores_ix = None;
+        for ix in 0..plan.model().outputs.len() {
+            let fact = plan.model().output_fact(ix).map_err(|e| invalid(format!("{e:#}")))?;
+            match fact.shape.as_concrete() {
+                Some(&[1, n, w]) if n == anchors.len() && w == 4 + 2 * opts.num_keypoints => regressors_ix = Some(ix),
+                Some(&[1, n, 1]) if n == anchors.len() => scores_ix = Some(ix),
+                other => return Err(invalid(format!("unexpected detector output shape {other:?} for {} anchors", anchors.len()))),
+            }
+        }
+        let (Some(regressors_ix), Some(scores_ix)) = (regressors_ix, scores_ix) else {
+            return Err(invalid(format!("detector needs box and score outputs for {} anchors", anchors.len())));
+        };
+        Ok(BlazeFaceDetector { plan, spec, opts, anchors, regressors_ix, scores_ix, name: m.name.clone() })
+    }
+
+    pub fn options(&self) -> &BlazeFaceOptions {
+        &self.opts
+    }
+
+    /// Set the minimum detection score.
+    pub fn set_score_threshold(&mut self, threshold: f32) {
+        self.opts.score_threshold = threshold;
+    }
+}
+
+impl FaceDetector for BlazeFaceDetector {
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
+        let prepared = prepare(frame, &self.spec);
+        let outputs = run_f32(&self.plan, prepared.data, &prepared.shape).map_err(|e| DetectError::Inference(format!("{e:#}")))?;
+        let (w, h) = (self.spec.width, self.spec.height);
+        let raw = decode(&outputs[self.regressors_ix], &outputs[self.scores_ix], &self.anchors, &self.opts, w, h);
+        let t = prepared.transform;
+        let to_frame = |x: f32, y: f32| {
+            let (fx, fy) = t.to_source(x * w as f32, y * h as f32);
+            Point { x: fx, y: fy }
+        };
+        Ok(weighted_nms(raw, self.opts.nms_iou)
+            .into_iter()
+            .map(|d| {
+                let p0 = to_frame(d.xmin, d.ymin);
+                let p1 = to_frame(d.xmax, d.ymax);
+                Detection {
+                    bbox: BBox { x: p0.x, y: p0.y, w: p1.x - p0.x, h: p1.y - p0.y },
+                    score: d.score,
+                    keypoints: d.keypoints.iter().map(|&(x, y)| to_frame(x, y)).collect(),
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,47 @@
+//! cliper: facial expression recognition for edge devices.
+//!
+//! # Layout
+//!
+//! The modules follow the data path of a frame:
+//!
+//! - [`decode`]: still images (JPEG, PNG) into [`frame::Frame`]s, with size limits.
+//! - [`frame`]: the value types shared by every stage (boxes, points, frames).
+//! - [`preprocess`]: resize rules, normalisation and layouts named in model manifests.
+//! - [`detect`]: the [`detect::FaceDetector`] seam; BlazeFace anchors, decoding and
+//!   weighted NMS ([`detect::blazeface`]) and its tract backend.
+//! - [`align`]: eye-line rotation and square crops around detected faces.
+//! - [`classify`]: the [`classify::Classifier`] seam; an encoder with its descriptor set
+//!   folded into one tract plan.
+//! - [`model`]: the model contract: manifests, descriptor sets, folding, embedded
+//!   defaults, tract loading.
+//! - [`pipeline`]: the only module that knows every stage.
+//! - [`report`]: human and JSON renderings of results.
+//! - [`commands`]: the command-line subcommands (`classify`, `bench`, `models`); the binary
+//!   only parses arguments and maps outcomes to exit codes.
+//! - [`bench`]: per-stage timings for `cliper bench`.
+
+pub mod align;
+pub mod bench;
+pub mod classify;
+pub mod commands;
+pub mod decode;
+pub mod detect;
+pub mod frame;
+pub mod model;
+pub mod pipeline;
+pub mod preprocess;
+pub mod report;
+
+/// Process exit codes, distinct per failure class.
+pub mod exit {
+    /// Every input was processed.
+    pub const OK: i32 = 0;
+    /// At least one input could not be read or processed; the others were.
+    pub const INPUT_FAILED: i32 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// A model or descriptor set could not be loaded or does not fit.
+    pub const MODEL: i32 = 3;
+    /// Output could not be written, or another runtime failure.
+    pub const RUNTIME: i32 = 4;
+}

@@ -1,0 +1,195 @@
+//! Descriptor sets (`descriptors/<name>.json`): classes, each with one or more descriptor
+//! embeddings, and the rule that turns an image embedding into class logits.
+//!
+//! CLIPER's METD is the `cosine` rule with scale 100 and 5 descriptors a class; a plain
+//! classifier head is the `linear` rule with one descriptor a class.
+
+use super::{ModelError, ModelManifest};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// How a descriptor's logit is computed from the image embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Scoring {
+    /// `scale × cos(image, descriptor)`.
+    Cosine { scale: f32 },
+    /// `descriptor · image + bias`.
+    Linear,
+}
+
+/// How descriptor logits combine into a class logit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// Mean of the class's descriptor logits (CLIPER's inference rule).
+    Mean,
+}
+
+/// One descriptor: a text (or a name) and its embedding.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Descriptor {
+    pub name: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    pub embedding: Vec<f32>,
+    #[serde(default)]
+    pub bias: f32,
+}
+
+/// A class and its descriptors.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassDescriptors {
+    pub label: String,
+    pub descriptors: Vec<Descriptor>,
+}
+
+/// A descriptor set; see docs/model-contract.md.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DescriptorSet {
+    pub name: String,
+    /// The encoder manifest `name` these embeddings belong to.
+    pub encoder: String,
+    pub dim: usize,
+    pub scoring: Scoring,
+    pub aggregate: Aggregate,
+    pub classes: Vec<ClassDescriptors>,
+    #[serde(default)]
+    pub licence: Option<String>,
+    #[serde(default)]
+    pub provenance: Option<serde_json::Value>,
+}
+
+impl DescriptorSet {
+    pub fn load(path: &Path) -> Result<DescriptorSet, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read { path: path.to_owned(), source })?;
+        DescriptorSet::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<DescriptorSet, ModelError> {
+        let set: DescriptorSet =
+            serde_json::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        set.validate(path)?;
+        Ok(set)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ModelError> {
+        let bad = |reason: String| Err(ModelError::Invalid { path: PathBuf::from(path), reason });
+        if self.classes.is_empty() {
+            return bad("no classes".into());
+        }
+        if let Scoring::Cosine { scale } = self.scoring {
+            if !(scale.is_finite() && scale > 0.0) {
+                return bad(format!("cosine scale must be positive, got {scale}"));
+            }
+        }
+        let mut labels = HashSet::new();
+        for class in &self.classes {
+            if !labels.insert(class.label.as_str()) {
+                return bad(format!("class {} appears twice", class.label));
+            }
+            if class.descriptors.is_empty() {
+                return bad(format!("class {} has no descriptors", class.label));
+            }
+            for d in &class.descriptors {
+                if d.embedding.len() != self.dim {
+                    return bad(format!(
+                        "descriptor {} of class {} has {} values, the set says dim {}",
+                        d.name,
+                        class.label,
+                        d.embedding.len(),
+                        self.dim
+                    ));
+                }
+                if d.embedding.iter().any(|v| !v.is_finite()) || !d.bias.is_finite() {
+                    return bad(format!("descriptor {} of class {} has a non-finite value", d.name, class.label));
+                }
+                if matches!(self.scoring, Scoring::Cosine { .. }) && d.embedding.iter().all(|v| *v == 0.0) {
+                    return bad(format!("descriptor {} of class {} is all zeros (no direction for cosine)", d.name, class.label));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuse a set made for another encoder or another embedding size.
+    pub fn check_encoder(&self, encoder: &ModelManifest) -> Result<(), ModelError> {
+        let mismatch = |reason: String| {
+            Err(ModelError::Mismatch { set: self.name.clone(), encoder: encoder.name.clone(), reason })
+        };
+        if self.encoder != encoder.name {
+            return mismatch(format!("the set was made for encoder {}", self.encoder));
+        }
+        match encoder.embedding_dim {
+            Some(d) if d == self.dim => Ok(()),
+            d => mismatch(format!("descriptor dim {} but encoder embedding dim {:?}", self.dim, d)),
+        }
+    }
+
+    /// Keep only the named classes, in the given order: changing the label set needs no
+    /// re-export.
+    pub fn select(&self, labels: &[&str]) -> Result<DescriptorSet, ModelError> {
+        let mut out = self.clone();
+        out.classes = labels
+            .iter()
+            .map(|l| {
+                self.classes.iter().find(|c| c.label == *l).cloned().ok_or_else(|| ModelError::Invalid {
+                    path: PathBuf::from(&self.name),
+                    reason: format!("no class {l} in descriptor set {}", self.name),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(out)
+    }
+
+    pub fn labels(&self) -> Vec<String> {
+        self.classes.iter().map(|c| c.label.clone()).collect()
+    }
+
+    pub fn descriptor_count(&self) -> usize {
+        self.classes.iter().map(|c| c.descriptors.len()).sum()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn toy_set(scoring: &str) -> String {
+        format!(
+            r#"{{"name": "toy-set", "encoder": "toy", "dim": 2, "scoring": {scoring}, "aggregate": "mean",
+            "classes": [
+              {{"label": "a", "descriptors": [{{"name": "a1", "embedding": [1.0, 0.0]}}, {{"name": "a2", "embedding": [0.0, 2.0], "bias": 0.5}}]}},
+              {{"label": "b", "descriptors": [{{"name": "b1", "text": "a photo of b", "embedding": [-1.0, 1.0]}}]}}
+            ]}}"#
+        )
+    }
+
+    #[test]
+    fn parses_and_selects_classes() {
+        let s = DescriptorSet::parse(&toy_set(r#"{"type": "cosine", "scale": 100}"#), Path::new("t.json")).expect("parse");
+        assert_eq!(s.scoring, Scoring::Cosine { scale: 100.0 });
+        assert_eq!(s.descriptor_count(), 3);
+        let r = s.select(&["b", "a"]).expect("select");
+        assert_eq!(r.labels(), vec!["b", "a"]);
+        assert!(s.select(&["c"]).expect_err("missing").to_string().contains("no class c"));
+    }
+
+    #[test]
+    fn rejects_wrong_dimensions_duplicates_and_unknown_keys() {
+        let base = toy_set(r#"{"type": "linear"}"#);
+        for (text, needle) in [
+            (base.replace("[0.0, 2.0]", "[0.0, 2.0, 3.0]"), "has 3 values, the set says dim 2"),
+            (base.replace(r#""label": "b""#, r#""label": "a""#), "class a appears twice"),
+            (base.replace(r#""aggregate""#, r#""agregate""#), "unknown field `agregate`"),
+            (toy_set(r#"{"type": "cosine", "scale": -1}"#), "scale must be positive"),
+        ] {
+            let e = DescriptorSet::parse(&text, Path::new("t.json")).expect_err(needle).to_string();
+            assert!(e.starts_with("t.json: ") && e.contains(needle), "{e}");
+        }
+    }
+}

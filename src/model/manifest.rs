@@ -1,0 +1,202 @@
+//! Model manifests (`models/<name>.toml`): how to feed an ONNX file and where it came from.
+
+use super::{sha256_hex, ModelError};
+use crate::detect::blazeface::BlazeFaceOptions;
+use crate::preprocess::{ColorOrder, InputSpec, Layout, ResizeRule};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Face crop → embedding `[1, embedding_dim]`.
+    Encoder,
+    /// Frame → BlazeFace regressors and scores.
+    Detector,
+}
+
+/// Where a converted model came from; reproduced by `script`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// `registry:name@version` of the package that ships the original weights.
+    pub package: String,
+    /// Paths of the original files inside the package.
+    pub paths: Vec<String>,
+    /// SHA-256 of each original file, as shipped.
+    #[serde(default)]
+    pub source_sha256: Vec<String>,
+    /// The export script that produces `file` from the package.
+    pub script: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A model manifest; see docs/model-contract.md for every field.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelManifest {
+    pub name: String,
+    pub role: Role,
+    pub file: String,
+    pub sha256: String,
+    pub input_width: usize,
+    pub input_height: usize,
+    pub layout: Layout,
+    pub color: ColorOrder,
+    pub resize: ResizeRule,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+    pub licence: String,
+    #[serde(default)]
+    pub embedding_dim: Option<usize>,
+    #[serde(default)]
+    pub detector: Option<BlazeFaceOptions>,
+    pub provenance: Provenance,
+}
+
+/// Inputs above this side are refused: no face model needs them and they would only
+/// multiply preprocessing cost.
+const MAX_INPUT_SIDE: usize = 4096;
+
+impl ModelManifest {
+    /// Parse and check the manifest's own consistency (not the ONNX file).
+    pub fn parse(text: &str, path: &Path) -> Result<ModelManifest, ModelError> {
+        let m: ModelManifest =
+            toml::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        m.validate(path)?;
+        Ok(m)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ModelError> {
+        let bad = |reason: String| Err(ModelError::Invalid { path: path.to_owned(), reason });
+        let c = self.color.channels();
+        if self.input_width == 0 || self.input_height == 0 || self.input_width > MAX_INPUT_SIDE || self.input_height > MAX_INPUT_SIDE {
+            return bad(format!("input size {}x{} out of range", self.input_width, self.input_height));
+        }
+        if self.mean.len() != c || self.std.len() != c {
+            return bad(format!("mean and std need {c} values for colour {:?}", self.color));
+        }
+        if self.std.iter().any(|s| *s == 0.0 || !s.is_finite()) || self.mean.iter().any(|m| !m.is_finite()) {
+            return bad("mean/std must be finite and std non-zero".into());
+        }
+        if self.sha256.len() != 64 || !self.sha256.chars().all(|ch| ch.is_ascii_hexdigit()) {
+            return bad("sha256 must be 64 hex digits".into());
+        }
+        match self.role {
+            Role::Encoder if self.embedding_dim.unwrap_or(0) == 0 => bad("an encoder needs embedding_dim".into()),
+            Role::Detector if self.detector.is_none() => bad("a detector needs a [detector] table".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The preprocessing this model expects.
+    pub fn input_spec(&self) -> InputSpec {
+        InputSpec {
+            width: self.input_width,
+            height: self.input_height,
+            layout: self.layout,
+            color: self.color,
+            resize: self.resize,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        }
+    }
+
+    /// Check ONNX bytes against the manifest's checksum.
+    pub fn verify(&self, onnx: &[u8], onnx_path: &Path) -> Result<(), ModelError> {
+        let actual = sha256_hex(onnx);
+        if !actual.eq_ignore_ascii_case(&self.sha256) {
+            return Err(ModelError::Checksum { path: onnx_path.to_owned(), expected: self.sha256.clone(), actual });
+        }
+        Ok(())
+    }
+}
+
+/// A manifest with its verified ONNX bytes.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub manifest: ModelManifest,
+    /// Where the ONNX came from, for messages (`embedded:` for built-in models).
+    pub onnx_path: PathBuf,
+    pub onnx: Vec<u8>,
+}
+
+impl ModelFiles {
+    /// Read `manifest_path` and the ONNX file it names (relative to the manifest), and
+    /// check the checksum.
+    pub fn load(manifest_path: &Path) -> Result<ModelFiles, ModelError> {
+        let text = std::fs::read_to_string(manifest_path)
+            .map_err(|source| ModelError::Read { path: manifest_path.to_owned(), source })?;
+        let manifest = ModelManifest::parse(&text, manifest_path)?;
+        let onnx_path = manifest_path.parent().unwrap_or(Path::new(".")).join(&manifest.file);
+        let onnx = std::fs::read(&onnx_path).map_err(|source| ModelError::Read { path: onnx_path.clone(), source })?;
+        manifest.verify(&onnx, &onnx_path)?;
+        Ok(ModelFiles { manifest, onnx_path, onnx })
+    }
+
+    /// Build from in-memory manifest text and ONNX bytes (embedded models).
+    pub fn from_parts(manifest_text: &str, label: &str, onnx: Vec<u8>) -> Result<ModelFiles, ModelError> {
+        let mpath = PathBuf::from(format!("embedded:{label}.toml"));
+        let manifest = ModelManifest::parse(manifest_text, &mpath)?;
+        let onnx_path = PathBuf::from(format!("embedded:{}", manifest.file));
+        manifest.verify(&onnx, &onnx_path)?;
+        Ok(ModelFiles { manifest, onnx_path, onnx })
+    }
+
+    pub fn expect_role(&self, role: Role) -> Result<(), ModelError> {
+        if self.manifest.role != role {
+            return Err(ModelError::Invalid {
+                path: self.onnx_path.clone(),
+                reason: format!("model {} is a {:?}, expected a {:?}", self.manifest.name, self.manifest.role, role),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const ENCODER: &str = r#"
+name = "toy"
+role = "encoder"
+file = "toy.onnx"
+sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+input_width = 8
+input_height = 8
+layout = "nchw"
+color = "rgb"
+resize = "stretch_bilinear"
+mean = [0.0, 0.0, 0.0]
+std = [1.0, 1.0, 1.0]
+licence = "MIT"
+embedding_dim = 4
+[provenance]
+package = "test"
+paths = []
+script = "none"
+"#;
+
+    #[test]
+    fn parses_a_manifest_and_checks_the_checksum() {
+        let m = ModelManifest::parse(ENCODER, Path::new("toy.toml")).expect("parse");
+        assert_eq!(m.input_spec().shape(), [1, 3, 8, 8]);
+        m.verify(b"", Path::new("toy.onnx")).expect("empty bytes hash");
+        let e = m.verify(b"x", Path::new("toy.onnx")).expect_err("mismatch").to_string();
+        assert!(e.contains("toy.onnx: checksum mismatch"), "{e}");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_inconsistent_fields() {
+        let e = ModelManifest::parse(&format!("colour = 1\n{ENCODER}"), Path::new("m.toml")).expect_err("unknown");
+        assert!(e.to_string().contains("unknown field `colour`"), "{e}");
+        let e = ModelManifest::parse(&ENCODER.replace("mean = [0.0, 0.0, 0.0]", "mean = [0.0]"), Path::new("m.toml"))
+            .expect_err("mean");
+        assert!(e.to_string().contains("mean and std need 3"), "{e}");
+        let e = ModelManifest::parse(&ENCODER.replace("embedding_dim = 4", ""), Path::new("m.toml")).expect_err("dim");
+        assert!(e.to_string().contains("embedding_dim"), "{e}");
+    }
+}

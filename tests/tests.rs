@@ -1,0 +1,9 @@
+//! Integration tests: one binary, one module per concern. Fixtures live in tests/fixtures/
+//! and come from reference implementations (export/reference/), never from cliper itself.
+
+mod common;
+
+mod cli;
+mod golden_blazeface;
+mod golden_faceapi;
+mod ort_parity;
