@@ -28,6 +28,20 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// List the embedded models and descriptor sets.
     Models,
+    /// Watch a source continuously: JSON events on stdout when a face's expression starts,
+    /// changes or ends, plus periodic statistics.
+    Run(ConfigArgs),
+    /// Load the config and every model it names, check the source, and exit; nothing runs.
+    Validate(ConfigArgs),
+    /// List V4L2 capture devices with their formats, sizes and frame rates.
+    Devices,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The TOML configuration (see config/cliper.example.toml).
+    #[arg(long, short)]
+    pub config: PathBuf,
 }
 
 /// Which models to use; each is an embedded name or a path to a manifest / descriptor set.
@@ -93,6 +107,12 @@ pub struct ClassifyArgs {
 pub enum CommandError {
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Source(#[from] crate::capture::CaptureError),
+    #[error(transparent)]
+    Live(#[from] crate::pipeline::live::LiveError),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
     #[error("{0}")]
@@ -103,6 +123,10 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::Model(_) => crate::exit::MODEL,
+            CommandError::Config(_) => crate::exit::CONFIG,
+            CommandError::Source(_) => crate::exit::SOURCE,
+            CommandError::Live(crate::pipeline::live::LiveError::Capture(_)) => crate::exit::SOURCE,
+            CommandError::Live(_) => crate::exit::RUNTIME,
             CommandError::Output(_) => crate::exit::RUNTIME,
             CommandError::Input(_) => crate::exit::INPUT_FAILED,
         }
@@ -236,4 +260,88 @@ pub fn models(out: &mut dyn Write) -> Result<(), CommandError> {
 /// Used by `bench` and tests: the classifier behind a trait object.
 pub fn boxed_classifier(args: &ModelArgs) -> Result<Box<dyn Classifier>, ModelError> {
     Ok(Box::new(args.load_classifier()?))
+}
+
+/// The models a config names, loaded and checked.
+fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, TractClassifier), ModelError> {
+    let m = &cfg.models;
+    let args = ModelArgs {
+        detector: m.detector.clone(),
+        encoder: m.encoder.clone(),
+        descriptors: m.descriptors.clone(),
+        min_score: m.min_score,
+        margin: cfg.align.margin,
+        no_rotate: !cfg.align.rotate,
+    };
+    let classifier = args.load_classifier()?;
+    if classifier.folded().classes() > crate::smooth::MAX_CLASSES {
+        return Err(ModelError::Invalid {
+            path: PathBuf::from(&m.descriptors),
+            reason: format!("{} classes; live smoothing handles at most {}", classifier.folded().classes(), crate::smooth::MAX_CLASSES),
+        });
+    }
+    Ok((args.load_detector()?, classifier))
+}
+
+/// `cliper validate`: config, models, descriptor set and source checked; nothing runs.
+pub fn validate(args: &ConfigArgs, out: &mut dyn Write) -> Result<(), CommandError> {
+    let cfg = crate::config::Config::load(&args.config)?;
+    let (detector, classifier) = config_models(&cfg)?;
+    if let crate::config::SourceConfig::V4l2(s) = &cfg.source {
+        if s.device.starts_with('/') && !Path::new(&s.device).exists() {
+            return Err(CommandError::Source(crate::capture::CaptureError::Unavailable {
+                source_name: s.device.clone(),
+                reason: "no such device".into(),
+            }));
+        }
+    }
+    let source = crate::capture::open(&cfg.source, &crate::shutdown::Shutdown::new())?;
+    writeln!(
+        out,
+        "{}: ok (camera {}, source {}, detector {}, classifier {})",
+        args.config.display(),
+        cfg.camera,
+        source.name(),
+        detector.name,
+        classifier.name
+    )?;
+    Ok(())
+}
+
+/// `cliper run`: events as JSON lines on `out` until the source ends or a signal arrives.
+pub fn run<W: Write + Send + 'static>(args: &ConfigArgs, out: W) -> Result<crate::pipeline::live::RunSummary, CommandError> {
+    use crate::pipeline::live::{self, LiveConfig};
+    use crate::shutdown::Shutdown;
+    let cfg = crate::config::Config::load(&args.config)?;
+    let (mut detector, mut classifier) = config_models(&cfg)?;
+    log::info!("models loaded: detector {}, classifier {}", detector.name, classifier.name);
+    let shutdown = Shutdown::new();
+    shutdown.on_signals()?;
+    let source = crate::capture::open(&cfg.source, &shutdown)?;
+    let live_cfg = LiveConfig {
+        camera: cfg.camera.clone(),
+        tracker: cfg.tracker(),
+        smoother: cfg.smoother(),
+        clip_window: cfg.clip.window,
+        align: cfg.align_options(),
+        frames: cfg.frame_policy(),
+        event_queue: cfg.pipeline.event_queue,
+        stats_interval: (cfg.pipeline.stats_interval_s > 0.0).then(|| std::time::Duration::from_secs_f64(cfg.pipeline.stats_interval_s)),
+    };
+    let publisher = Box::new(crate::publish::stdout::JsonLines::new(out));
+    Ok(live::run(source, &mut detector, &mut classifier, publisher, &live_cfg, &shutdown)?)
+}
+
+/// `cliper devices`.
+pub fn devices(out: &mut dyn Write) -> Result<(), CommandError> {
+    #[cfg(feature = "v4l2")]
+    {
+        let n = crate::capture::v4l2::list_devices(out)?;
+        if n == 0 {
+            writeln!(out, "no V4L2 capture devices")?;
+        }
+    }
+    #[cfg(not(feature = "v4l2"))]
+    writeln!(out, "this cliper was built without V4L2 support (feature v4l2)")?;
+    Ok(())
 }

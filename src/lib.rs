@@ -14,23 +14,37 @@
 //!   folded into one tract plan.
 //! - [`model`]: the model contract: manifests, descriptor sets, folding, embedded
 //!   defaults, tract loading.
-//! - [`pipeline`]: the only module that knows every stage.
+//! - [`pipeline`]: the only module that knows every stage (still images and the live
+//!   capture → detect → align → classify → track/smooth → publish loop).
 //! - [`report`]: human and JSON renderings of results.
 //! - [`commands`]: the command-line subcommands (`classify`, `bench`, `models`); the binary
 //!   only parses arguments and maps outcomes to exit codes.
 //! - [`bench`]: per-stage timings for `cliper bench`.
+//! - [`capture`]: the [`capture::FrameSource`] seam: V4L2 cameras, image files, replays,
+//!   pixel-format conversion, reconnection.
+//! - [`track`], [`smooth`]: stable face ids across frames and flicker-free expressions,
+//!   pure state machines fed with timestamps.
+//! - [`publish`]: events and the [`publish::Publisher`] seam (stdout JSON lines).
+//! - [`config`]: the `cliper run` TOML file.
+//! - [`shutdown`]: the SIGINT/SIGTERM handle every thread polls.
 
 pub mod align;
 pub mod bench;
+pub mod capture;
 pub mod classify;
 pub mod commands;
+pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod frame;
 pub mod model;
 pub mod pipeline;
 pub mod preprocess;
+pub mod publish;
 pub mod report;
+pub mod shutdown;
+pub mod smooth;
+pub mod track;
 
 /// Process exit codes, distinct per failure class.
 pub mod exit {
@@ -44,4 +58,8 @@ pub mod exit {
     pub const MODEL: i32 = 3;
     /// Output could not be written, or another runtime failure.
     pub const RUNTIME: i32 = 4;
+    /// The configuration file is unreadable or invalid.
+    pub const CONFIG: i32 = 5;
+    /// The frame source could not be opened or failed for good.
+    pub const SOURCE: i32 = 6;
 }

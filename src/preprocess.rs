@@ -279,15 +279,23 @@ fn warp_bilinear(img: &Frame, out_w: usize, out_h: usize, t: &InputTransform, gr
 }
 
 /// CLIP's preprocessing: shorter side to the target with a Catmull-Rom (bicubic, a = -0.5)
-/// filter whose support widens when downscaling, as PIL's does, then a centre crop.
+/// filter whose support widens when downscaling, as PIL's does, then a centre crop. The geometry
+/// is torchvision's (`Resize(size)` + `CenterCrop(size)`, which CLIP and CLIPER use): the longer
+/// side becomes `floor(size × long / short)`, and the crop starts at `round((len − size) / 2)`
+/// with halves to even (Python's `round`). Rounding either differently shifts the crop by a pixel.
 fn shorter_center_crop_bicubic(img: &Frame, out_w: usize, out_h: usize) -> (FloatImage, InputTransform) {
-    let (w, h) = (img.width().max(1) as f32, img.height().max(1) as f32);
-    let s = (out_w as f32 / w).max(out_h as f32 / h);
-    let rw = ((w * s).round() as u32).max(out_w as u32);
-    let rh = ((h * s).round() as u32).max(out_h as u32);
+    let (iw, ih) = (img.width().max(1) as u64, img.height().max(1) as u64);
+    let (w, h) = (iw as f32, ih as f32);
+    // The side that needs the larger scale is resized to its target exactly; the other follows.
+    let (rw, rh) = if (out_w as u64) * ih >= (out_h as u64) * iw {
+        (out_w as u64, ((out_w as u64 * ih) / iw).max(out_h as u64))
+    } else {
+        (((out_h as u64 * iw) / ih).max(out_w as u64), out_h as u64)
+    };
+    let (rw, rh) = (rw as u32, rh as u32);
     let resized = image::imageops::resize(img, rw, rh, image::imageops::FilterType::CatmullRom);
-    let left = (rw as usize - out_w) / 2;
-    let top = (rh as usize - out_h) / 2;
+    let left = ((rw as usize - out_w) as f64 / 2.0).round_ties_even() as usize;
+    let top = ((rh as usize - out_h) as f64 / 2.0).round_ties_even() as usize;
     let mut data = Vec::with_capacity(out_w * out_h * 3);
     for y in 0..out_h {
         for x in 0..out_w {

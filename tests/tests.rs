@@ -6,4 +6,5 @@ mod common;
 mod cli;
 mod golden_blazeface;
 mod golden_faceapi;
+mod live;
 mod ort_parity;

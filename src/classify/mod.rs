@@ -1,6 +1,8 @@
 //! Expression classification: the `Classifier` seam, its result type, and the encoder with
 //! folded descriptors under tract.
 
+pub mod clip;
+
 use crate::frame::Frame;
 use crate::model::fold::softmax;
 use crate::model::manifest::ModelFiles;

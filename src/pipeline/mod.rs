@@ -1,5 +1,9 @@
 //! The one place that knows every stage: decode → detect → align → classify for still
-//! images. The live camera path builds on the same stages.
+//! images here, and capture → detect → align → classify → track/smooth → publish for live
+//! sources in [`live`].
+
+pub mod live;
+pub mod slot;
 
 use crate::align::{align, AlignOptions};
 use crate::classify::{Classification, ClassifyError, Classifier};

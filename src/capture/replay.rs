@@ -1,0 +1,401 @@
+//! Replayed recordings: a [`FrameSource`] over a file of concatenated JPEG frames (an
+//! MJPEG stream as `ffmpeg -f mjpeg` writes it) or of raw frames in one pixel format.
+//!
+//! Timestamps are always `sequence / fps`, so a replay gives the same timestamps whether
+//! it is paced in real time or read as fast as possible; pacing only decides whether
+//! `next_frame` waits for them.
+
+use super::convert::{self, Layout, PixelFormat};
+use super::{CaptureError, CapturedFrame, FrameSource};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayFormat {
+    /// Concatenated JPEG images; each may have its own size.
+    Mjpeg,
+    /// Raw frames back to back, each `frame_len` bytes of this layout.
+    Raw(Layout),
+}
+
+/// A file played back as a camera.
+pub struct ReplaySource {
+    name: String,
+    reader: BufReader<File>,
+    format: ReplayFormat,
+    /// Frame period, from the configured fps.
+    period: Duration,
+    /// Wait until each frame's timestamp (real-time playback) or not.
+    paced: bool,
+    started: Option<Instant>,
+    sequence: u64,
+    /// MJPEG bytes read but not yet returned as a frame.
+    pending: Vec<u8>,
+    eof: bool,
+}
+
+/// Bytes read from the file at a time while looking for the end of a JPEG.
+const CHUNK: usize = 64 * 1024;
+
+/// A JPEG larger than this is taken as a broken stream rather than buffered further.
+const MAX_JPEG: usize = 64 * 1024 * 1024;
+
+impl ReplaySource {
+    /// Opens `path`. `fps` sets the timestamps (`sequence / fps`) and, when `paced`, the
+    /// playback rate. A missing file is `Unavailable`; a bad fps or layout is `Config`.
+    pub fn open(path: &Path, format: ReplayFormat, fps: f64, paced: bool) -> Result<ReplaySource, CaptureError> {
+        let name = path.display().to_string();
+        let config = |reason: String| CaptureError::Config { source_name: name.clone(), reason };
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(config(format!("replay fps must be a positive number, got {fps}")));
+        }
+        if let ReplayFormat::Raw(layout) = format {
+            if layout.format == PixelFormat::Mjpeg {
+                return Err(config("raw replay cannot hold MJPG; use the mjpeg replay format".into()));
+            }
+            if frame_len(&layout).is_none() {
+                return Err(config(format!("unusable raw layout {layout:?}")));
+            }
+        }
+        let file = File::open(path).map_err(|e| CaptureError::Unavailable {
+            source_name: name.clone(),
+            reason: format!("cannot open: {e}"),
+        })?;
+        Ok(ReplaySource {
+            name,
+            reader: BufReader::new(file),
+            format,
+            period: Duration::from_secs_f64(1.0 / fps),
+            paced,
+            started: None,
+            sequence: 0,
+            pending: Vec::new(),
+            eof: false,
+        })
+    }
+
+    fn bad(&self, reason: String) -> CaptureError {
+        CaptureError::BadFrame { source_name: self.name.clone(), reason }
+    }
+
+    fn read_error(&self, e: std::io::Error) -> CaptureError {
+        CaptureError::Unavailable { source_name: self.name.clone(), reason: format!("read failed: {e}") }
+    }
+
+    /// The next raw frame's bytes, `None` at a clean end of file.
+    fn next_raw(&mut self, layout: &Layout) -> Result<Option<Vec<u8>>, CaptureError> {
+        let len = frame_len(layout).unwrap_or(0);
+        let mut buf = Vec::with_capacity(len);
+        let got = (&mut self.reader).take(len as u64).read_to_end(&mut buf).map_err(|e| self.read_error(e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < len {
+            self.eof = true;
+            return Err(self.bad(format!("last raw frame is truncated: {got} of {len} bytes")));
+        }
+        Ok(Some(buf))
+    }
+
+    /// The next JPEG's bytes, `None` at a clean end of file. Garbage between frames is
+    /// skipped to the next start marker and reported as one bad frame.
+    fn next_jpeg(&mut self) -> Result<Option<Vec<u8>>, CaptureError> {
+        loop {
+            if !self.pending.is_empty() && !self.pending.starts_with(&[0xFF, 0xD8]) {
+                let skip = find_soi(&self.pending).unwrap_or(self.pending.len().saturating_sub(1));
+                if skip > 0 || self.eof {
+                    let skip = if self.eof { self.pending.len() } else { skip };
+                    self.pending.drain(..skip);
+                    return Err(self.bad(format!("skipped {skip} bytes that are not a JPEG frame")));
+                }
+            }
+            if self.pending.starts_with(&[0xFF, 0xD8]) {
+                match jpeg_len(&self.pending) {
+                    Ok(Some(len)) => return Ok(Some(self.pending.drain(..len).collect())),
+                    Ok(None) => {}
+                    Err(why) => {
+                        // Drop the broken frame up to the next start marker, if one is buffered.
+                        let skip = find_soi(&self.pending).unwrap_or(2);
+                        self.pending.drain(..skip);
+                        return Err(self.bad(format!("corrupt JPEG frame: {why}")));
+                    }
+                }
+                if self.pending.len() > MAX_JPEG {
+                    self.pending.drain(..2);
+                    return Err(self.bad(format!("JPEG frame has no end within {MAX_JPEG} bytes")));
+                }
+            }
+            if self.eof {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                let left = self.pending.len();
+                self.pending.clear();
+                return Err(self.bad(format!("last JPEG frame is truncated ({left} bytes)")));
+            }
+            let mut chunk = [0u8; CHUNK];
+            let n = self.reader.read(&mut chunk).map_err(|e| self.read_error(e))?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.pending.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+impl FrameSource for ReplaySource {
+    fn next_frame(&mut self) -> Result<Option<CapturedFrame>, CaptureError> {
+        let data = match self.format {
+            ReplayFormat::Mjpeg => self.next_jpeg(),
+            ReplayFormat::Raw(layout) => self.next_raw(&layout),
+        };
+        let data = match data {
+            Ok(Some(data)) => data,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                // A bad frame still used a slot in the recording, so the sequence shows a gap.
+                self.sequence += 1;
+                return Err(e);
+            }
+        };
+        let sequence = self.sequence;
+        self.sequence += 1;
+        let image = match self.format {
+            ReplayFormat::Mjpeg => convert::decode_jpeg(&self.name, &data)?,
+            ReplayFormat::Raw(layout) => convert::convert(&self.name, &layout, &data)?,
+        };
+        let timestamp = self.period.saturating_mul(u32::try_from(sequence).unwrap_or(u32::MAX));
+        if self.paced {
+            let started = *self.started.get_or_insert_with(Instant::now);
+            let due = started + timestamp;
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        Ok(Some(CapturedFrame { image, timestamp, sequence }))
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Bytes of one whole raw frame: every row at full stride, plus NV12's UV plane.
+pub fn frame_len(layout: &Layout) -> Option<usize> {
+    let stride = match layout.bytesperline {
+        0 => layout.format.row_bytes(layout.width)?,
+        s => s as usize,
+    };
+    layout.min_len()?;
+    let h = layout.height as usize;
+    let rows = match layout.format {
+        PixelFormat::Nv12 => h.checked_add(h.div_ceil(2))?,
+        _ => h,
+    };
+    stride.checked_mul(rows)
+}
+
+/// Offset of the next JPEG start marker (`FF D8`) after the first byte.
+fn find_soi(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).skip(1).position(|w| w == [0xFF, 0xD8]).map(|i| i + 1)
+}
+
+/// Length of the JPEG at the start of `buf` (which begins with `FF D8`): `Some(len)`
+/// through its end marker, `None` if `buf` ends first, or why it is malformed.
+///
+/// Walks the marker segments by their lengths and scans only entropy-coded data for
+/// markers, so an `FF D9` inside a header segment (an EXIF thumbnail) does not end it.
+pub fn jpeg_len(buf: &[u8]) -> Result<Option<usize>, &'static str> {
+    let mut i = 2;
+    loop {
+        // Markers may be preceded by any number of 0xFF fill bytes.
+        while i < buf.len() && buf[i] == 0xFF && buf.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let (Some(&ff), Some(&marker)) = (buf.get(i), buf.get(i + 1)) else {
+            return Ok(None);
+        };
+        if ff != 0xFF {
+            return Err("expected a marker");
+        }
+        match marker {
+            0xD9 => return Ok(Some(i + 2)),
+            0xD8 => return Err("start marker inside a frame"),
+            // Standalone markers without a length.
+            0x01 | 0xD0..=0xD7 => {
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(len) = buf.get(i + 2..i + 4).map(|s| usize::from(u16::from_be_bytes([s[0], s[1]]))) else {
+            return Ok(None);
+        };
+        if len < 2 {
+            return Err("segment length below 2");
+        }
+        i += 2 + len;
+        if marker == 0xDA {
+            // Entropy-coded data: runs to the next FF that is not a stuffed 00 or a restart.
+            loop {
+                match buf.get(i..i + 2) {
+                    None => return Ok(None),
+                    Some([0xFF, 0x00]) | Some([0xFF, 0xD0..=0xD7]) => i += 2,
+                    Some([0xFF, _]) => break,
+                    Some(_) => i += 1,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::convert::tests::{diff, fixture};
+    use super::*;
+    use std::io::Write;
+
+    fn temp_file(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(bytes).expect("write temp file");
+        f
+    }
+
+    fn collect(src: &mut ReplaySource) -> Vec<Result<CapturedFrame, String>> {
+        let mut out = Vec::new();
+        loop {
+            match src.next_frame() {
+                Ok(Some(f)) => out.push(Ok(f)),
+                Ok(None) => return out,
+                Err(e) => out.push(Err(e.to_string())),
+            }
+            assert!(out.len() < 100, "source never ends");
+        }
+    }
+
+    const FRAME: usize = 70 * 80 * 3;
+
+    #[test]
+    fn mjpeg_stream_by_ffmpeg_plays_every_frame() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/seq.mjpeg");
+        let mut src = ReplaySource::open(&path, ReplayFormat::Mjpeg, 10.0, false).expect("opens");
+        let frames = collect(&mut src);
+        let expected = fixture("seq.mjpeg.default.rgb");
+        assert_eq!(frames.len(), 3);
+        for (i, f) in frames.into_iter().enumerate() {
+            let f = f.expect("frame decodes");
+            assert_eq!((f.sequence, f.timestamp), (i as u64, Duration::from_millis(100 * i as u64)));
+            assert_eq!(f.image.dimensions(), (70, 80));
+            let (max, mean) = diff(f.image.as_raw(), &expected[i * FRAME..(i + 1) * FRAME]);
+            assert!(max <= 4 && mean < 0.2, "frame {i} vs ffmpeg: max {max} mean {mean}");
+        }
+        assert!(src.name().ends_with("seq.mjpeg"));
+    }
+    use std::path::PathBuf;
+
+    #[test]
+    fn raw_yuyv_stream_by_ffmpeg_plays_every_frame() {
+        let file = temp_file(&fixture("seq.yuyv422"));
+        let layout = Layout::packed(PixelFormat::Yuyv, 70, 80);
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Raw(layout), 25.0, false).expect("opens");
+        let frames = collect(&mut src);
+        let expected = fixture("seq.yuyv422.exact.rgb");
+        assert_eq!(frames.len(), 3);
+        for (i, f) in frames.into_iter().enumerate() {
+            let f = f.expect("frame converts");
+            assert_eq!(f.timestamp, Duration::from_millis(40 * i as u64));
+            let (max, _) = diff(f.image.as_raw(), &expected[i * FRAME..(i + 1) * FRAME]);
+            assert!(max <= 1, "frame {i}: max {max}");
+        }
+    }
+
+    #[test]
+    fn truncated_raw_tail_is_one_bad_frame() {
+        let data = fixture("seq.yuyv422");
+        let file = temp_file(&data[..data.len() - 10]);
+        let layout = Layout::packed(PixelFormat::Yuyv, 70, 80);
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Raw(layout), 25.0, false).expect("opens");
+        let frames = collect(&mut src);
+        assert_eq!(frames.len(), 3);
+        assert!(frames[..2].iter().all(Result::is_ok));
+        assert!(frames[2].as_ref().is_err_and(|e| e.contains("truncated")), "{:?}", frames[2].as_ref().err());
+    }
+
+    #[test]
+    fn garbage_and_corrupt_frames_are_skipped() {
+        let one = fixture("face.mjpg");
+        let mut stream = one.clone();
+        stream.extend_from_slice(b"not a jpeg at all");
+        stream.extend_from_slice(&one);
+        // A frame cut short, followed by a good one: the cut frame is reported, not fatal.
+        stream.extend_from_slice(&one[..one.len() / 2]);
+        stream.extend_from_slice(&one);
+        stream.extend_from_slice(&one[..100]);
+        let file = temp_file(&stream);
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Mjpeg, 10.0, false).expect("opens");
+        let frames = collect(&mut src);
+        let ok: Vec<bool> = frames.iter().map(Result::is_ok).collect();
+        assert_eq!(ok, [true, false, true, false, true, false], "{frames:?}");
+        let seqs: Vec<u64> = frames.iter().flatten().map(|f| f.sequence).collect();
+        assert_eq!(seqs, [0, 2, 4]);
+    }
+
+    #[test]
+    fn jpeg_len_walks_segments() {
+        let one = fixture("face.mjpg");
+        assert_eq!(jpeg_len(&one), Ok(Some(one.len())));
+        assert_eq!(jpeg_len(&one[..one.len() - 1]), Ok(None));
+        assert_eq!(jpeg_len(&one[..3]), Ok(None));
+        // An APP1 segment whose payload holds an end marker must not end the image.
+        let mut with_app = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
+        with_app.extend_from_slice(&one[2..]);
+        assert_eq!(jpeg_len(&with_app), Ok(Some(with_app.len())));
+        assert!(jpeg_len(&[0xFF, 0xD8, 0x12, 0x34]).is_err());
+        assert!(jpeg_len(&[0xFF, 0xD8, 0xFF, 0xD8]).is_err());
+    }
+
+    #[test]
+    fn paced_replay_waits_for_timestamps() {
+        let file = temp_file(&fixture("seq.yuyv422"));
+        let layout = Layout::packed(PixelFormat::Yuyv, 70, 80);
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Raw(layout), 40.0, true).expect("opens");
+        let start = Instant::now();
+        assert_eq!(collect(&mut src).len(), 3);
+        // Frames at 0, 25 and 50 ms: the third cannot come before 50 ms.
+        assert!(start.elapsed() >= Duration::from_millis(50), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn bad_settings_and_missing_files() {
+        let file = temp_file(b"");
+        for fps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                ReplaySource::open(file.path(), ReplayFormat::Mjpeg, fps, false),
+                Err(CaptureError::Config { .. })
+            ));
+        }
+        let mjpeg_raw = ReplayFormat::Raw(Layout::packed(PixelFormat::Mjpeg, 10, 10));
+        assert!(matches!(ReplaySource::open(file.path(), mjpeg_raw, 10.0, false), Err(CaptureError::Config { .. })));
+        let zero = ReplayFormat::Raw(Layout::packed(PixelFormat::Grey, 0, 10));
+        assert!(matches!(ReplaySource::open(file.path(), zero, 10.0, false), Err(CaptureError::Config { .. })));
+        let missing = Path::new("/nonexistent/clip.mjpeg");
+        match ReplaySource::open(missing, ReplayFormat::Mjpeg, 10.0, false) {
+            Err(e @ CaptureError::Unavailable { .. }) => assert!(e.to_string().contains("/nonexistent/clip.mjpeg")),
+            other => panic!("{:?}", other.err()),
+        }
+        // An empty file is a replay with no frames.
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Mjpeg, 10.0, false).expect("opens");
+        assert!(collect(&mut src).is_empty());
+    }
+
+    #[test]
+    fn frame_len_counts_padding_and_chroma() {
+        assert_eq!(frame_len(&Layout::packed(PixelFormat::Yuyv, 70, 80)), Some(70 * 2 * 80));
+        assert_eq!(frame_len(&Layout { format: PixelFormat::Nv12, width: 6, height: 5, bytesperline: 8 }), Some(8 * 8));
+        assert_eq!(frame_len(&Layout::packed(PixelFormat::Rgb3, 0, 5)), None);
+    }
+}

@@ -1,0 +1,454 @@
+//! The `cliper run` configuration: one TOML file. Unknown keys are errors naming the key;
+//! every field has a documented, named default, so a config holds only what differs.
+
+use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
+use crate::model::embedded::{DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
+use crate::smooth::SmootherConfig;
+use crate::track::TrackerConfig;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of this camera in events (and later in MQTT topics).
+    #[serde(default = "default_camera")]
+    pub camera: String,
+    /// Where frames come from.
+    #[serde(default = "default_source")]
+    pub source: SourceConfig,
+    /// Which models score the faces.
+    #[serde(default)]
+    pub models: ModelsConfig,
+    /// How faces are cut out for the encoder.
+    #[serde(default)]
+    pub align: AlignConfig,
+    /// How faces are followed across frames.
+    #[serde(default)]
+    pub tracking: TrackingConfig,
+    /// How a track's expression is stabilised.
+    #[serde(default)]
+    pub smoothing: SmoothingConfig,
+    /// Clip-level (dynamic FER) scoring.
+    #[serde(default)]
+    pub clip: ClipConfig,
+    /// Queues, statistics.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+}
+
+fn default_camera() -> String {
+    "camera".into()
+}
+
+fn default_source() -> SourceConfig {
+    SourceConfig::Images(ImagesSource { path: default_images_path(), fps: default_images_fps(), repeat: false })
+}
+
+/// A frame source, chosen by `type`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// Still images (a file or a directory, sorted), played as a video.
+    Images(ImagesSource),
+    /// A recorded stream: concatenated JPEG frames (MJPEG) or raw frames.
+    Replay(ReplaySource),
+    /// A V4L2 camera.
+    V4l2(V4l2Source),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesSource {
+    /// Image file or directory (searched recursively for .jpg, .jpeg, .png).
+    #[serde(default = "default_images_path")]
+    pub path: PathBuf,
+    /// Frames per second the images are played at (timestamps are `index / fps`).
+    #[serde(default = "default_images_fps")]
+    pub fps: f64,
+    /// Start again after the last image instead of ending.
+    #[serde(default)]
+    pub repeat: bool,
+}
+
+fn default_images_path() -> PathBuf {
+    PathBuf::from("samples")
+}
+fn default_images_fps() -> f64 {
+    15.0
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySource {
+    /// The recording.
+    pub path: PathBuf,
+    /// `mjpeg` (concatenated JPEG frames) or a raw pixel format: `yuyv`, `nv12`, `grey`, `rgb3`.
+    #[serde(default = "default_replay_format")]
+    pub format: String,
+    /// Frame width, for raw formats.
+    #[serde(default)]
+    pub width: u32,
+    /// Frame height, for raw formats.
+    #[serde(default)]
+    pub height: u32,
+    /// Frames per second of the recording.
+    #[serde(default = "default_images_fps")]
+    pub fps: f64,
+    /// Play at `fps` in real time; off, as fast as the pipeline takes frames.
+    #[serde(default)]
+    pub realtime: bool,
+}
+
+fn default_replay_format() -> String {
+    "mjpeg".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4l2Source {
+    /// Device path (`/dev/video0`) or the card name `cliper devices` shows.
+    #[serde(default = "default_device")]
+    pub device: String,
+    /// Requested width; the driver may pick the nearest it supports.
+    #[serde(default = "default_width")]
+    pub width: u32,
+    /// Requested height.
+    #[serde(default = "default_height")]
+    pub height: u32,
+    /// Requested frame rate.
+    #[serde(default = "default_v4l2_fps")]
+    pub fps: u32,
+    /// Pixel format (`MJPG`, `YUYV`, `NV12`, `GREY`, `RGB3`); empty: the first the camera
+    /// offers in that order.
+    #[serde(default)]
+    pub format: String,
+    /// A frame wait longer than this counts as the camera being lost (milliseconds); it is
+    /// then reopened with backoff.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    2000
+}
+
+fn default_device() -> String {
+    "/dev/video0".into()
+}
+fn default_width() -> u32 {
+    640
+}
+fn default_height() -> u32 {
+    480
+}
+fn default_v4l2_fps() -> u32 {
+    15
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Face detector: an embedded model name or a manifest path.
+    #[serde(default = "default_detector")]
+    pub detector: String,
+    /// Expression encoder: an embedded model name or a manifest path.
+    #[serde(default = "default_encoder")]
+    pub encoder: String,
+    /// Descriptor set: an embedded name or a JSON path.
+    #[serde(default = "default_descriptors")]
+    pub descriptors: String,
+    /// Minimum face detection score; unset: the detector manifest's.
+    #[serde(default)]
+    pub min_score: Option<f32>,
+}
+
+fn default_detector() -> String {
+    DEFAULT_DETECTOR.into()
+}
+fn default_encoder() -> String {
+    DEFAULT_ENCODER.into()
+}
+fn default_descriptors() -> String {
+    DEFAULT_DESCRIPTORS.into()
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig { detector: default_detector(), encoder: default_encoder(), descriptors: default_descriptors(), min_score: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignConfig {
+    /// Margin around the detected box, as a fraction of its size.
+    #[serde(default = "default_margin")]
+    pub margin: f32,
+    /// Rotate faces so the eyes are level.
+    #[serde(default = "default_true")]
+    pub rotate: bool,
+}
+
+fn default_margin() -> f32 {
+    DEFAULT_MARGIN
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        AlignConfig { margin: default_margin(), rotate: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingConfig {
+    /// Minimum IoU between a track's predicted box and a detection.
+    #[serde(default = "default_iou")]
+    pub iou_threshold: f32,
+    /// Without overlap, follow a face whose centre moved less than this many box sizes.
+    #[serde(default = "default_center_distance")]
+    pub max_center_distance: f32,
+    /// A face unseen for this long ends its track (milliseconds).
+    #[serde(default = "default_max_age_ms")]
+    pub max_age_ms: u64,
+}
+
+fn default_iou() -> f32 {
+    TrackerConfig::default().iou_threshold
+}
+fn default_center_distance() -> f32 {
+    TrackerConfig::default().max_center_distance
+}
+fn default_max_age_ms() -> u64 {
+    TrackerConfig::default().max_age.as_millis() as u64
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig { iou_threshold: default_iou(), max_center_distance: default_center_distance(), max_age_ms: default_max_age_ms() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmoothingConfig {
+    /// Half-life of the probability average (milliseconds).
+    #[serde(default = "default_half_life_ms")]
+    pub half_life_ms: u64,
+    /// How far a new expression must lead the current one to replace it.
+    #[serde(default = "default_switch_margin")]
+    pub switch_margin: f32,
+    /// How long it must keep that lead (milliseconds).
+    #[serde(default = "default_min_dwell_ms")]
+    pub min_dwell_ms: u64,
+}
+
+fn default_half_life_ms() -> u64 {
+    SmootherConfig::default().half_life.as_millis() as u64
+}
+fn default_switch_margin() -> f32 {
+    SmootherConfig::default().switch_margin
+}
+fn default_min_dwell_ms() -> u64 {
+    SmootherConfig::default().min_dwell.as_millis() as u64
+}
+
+impl Default for SmoothingConfig {
+    fn default() -> Self {
+        SmoothingConfig { half_life_ms: default_half_life_ms(), switch_margin: default_switch_margin(), min_dwell_ms: default_min_dwell_ms() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipConfig {
+    /// Frames of a track averaged for the clip-level (dynamic FER) result.
+    #[serde(default = "default_clip_window")]
+    pub window: usize,
+}
+
+fn default_clip_window() -> usize {
+    16
+}
+
+impl Default for ClipConfig {
+    fn default() -> Self {
+        ClipConfig { window: default_clip_window() }
+    }
+}
+
+/// What happens when inference falls behind capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FramePolicy {
+    /// Keep only the newest frame; older unprocessed frames are dropped and counted. For
+    /// cameras: latency stays one frame.
+    FreshestWins,
+    /// Capture waits for inference; nothing is dropped. For files and replays.
+    Block,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Frame hand-off policy between capture and inference; unset: `freshest_wins` for
+    /// cameras, `block` for files.
+    #[serde(default)]
+    pub frames: Option<FramePolicy>,
+    /// Events waiting for the output; beyond this, new events are dropped and counted.
+    #[serde(default = "default_event_queue")]
+    pub event_queue: usize,
+    /// Seconds between statistics lines; 0 turns them off.
+    #[serde(default = "default_stats_interval")]
+    pub stats_interval_s: f64,
+}
+
+fn default_event_queue() -> usize {
+    256
+}
+fn default_stats_interval() -> f64 {
+    10.0
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig { frames: None, event_queue: default_event_queue(), stats_interval_s: default_stats_interval() }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |reason: &str| Err(ConfigError::Invalid { path: path.to_owned(), reason: reason.to_owned() });
+        let fps_ok = |f: f64| f.is_finite() && f > 0.0;
+        match &self.source {
+            SourceConfig::Images(s) if !fps_ok(s.fps) => return bad("source.fps must be positive"),
+            SourceConfig::Replay(s) if !fps_ok(s.fps) => return bad("source.fps must be positive"),
+            SourceConfig::Replay(s) if s.format != "mjpeg" && (s.width == 0 || s.height == 0) => {
+                return bad("source.width and source.height are needed for raw replay formats")
+            }
+            SourceConfig::V4l2(s) if s.width == 0 || s.height == 0 || s.fps == 0 => {
+                return bad("source.width, source.height and source.fps must be positive")
+            }
+            _ => {}
+        }
+        if !(0.0..=1.0).contains(&self.tracking.iou_threshold) {
+            return bad("tracking.iou_threshold must be within 0..1");
+        }
+        if self.smoothing.switch_margin < 0.0 {
+            return bad("smoothing.switch_margin must not be negative");
+        }
+        if self.clip.window == 0 || self.clip.window > 1024 {
+            return bad("clip.window must be within 1..1024");
+        }
+        if self.pipeline.event_queue == 0 {
+            return bad("pipeline.event_queue must be at least 1");
+        }
+        if !(self.pipeline.stats_interval_s >= 0.0) {
+            return bad("pipeline.stats_interval_s must not be negative");
+        }
+        if self.camera.is_empty() || self.camera.contains(['/', '#', '+']) {
+            return bad("camera must be a non-empty name without '/', '#' or '+'");
+        }
+        Ok(())
+    }
+
+    pub fn tracker(&self) -> TrackerConfig {
+        TrackerConfig {
+            iou_threshold: self.tracking.iou_threshold,
+            max_center_distance: self.tracking.max_center_distance,
+            max_age: Duration::from_millis(self.tracking.max_age_ms),
+        }
+    }
+
+    pub fn smoother(&self) -> SmootherConfig {
+        SmootherConfig {
+            half_life: Duration::from_millis(self.smoothing.half_life_ms),
+            switch_margin: self.smoothing.switch_margin,
+            min_dwell: Duration::from_millis(self.smoothing.min_dwell_ms),
+        }
+    }
+
+    pub fn align_options(&self) -> AlignOptions {
+        AlignOptions { margin: self.align.margin, size: DEFAULT_SIZE, rotate: self.align.rotate }
+    }
+
+    /// The frame policy in force.
+    pub fn frame_policy(&self) -> FramePolicy {
+        self.pipeline.frames.unwrap_or(match self.source {
+            SourceConfig::V4l2(_) => FramePolicy::FreshestWins,
+            SourceConfig::Replay(ReplaySource { realtime: true, .. }) => FramePolicy::FreshestWins,
+            _ => FramePolicy::Block,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_an_empty_one_gets_every_default() {
+        let example = include_str!("../config/cliper.example.toml");
+        let c = Config::parse(example, Path::new("cliper.example.toml")).expect("example");
+        assert!(matches!(c.source, SourceConfig::V4l2(_)));
+        assert_eq!(c.frame_policy(), FramePolicy::FreshestWins);
+        let d = Config::parse("", Path::new("empty.toml")).expect("empty");
+        assert_eq!(d.smoother(), SmootherConfig::default());
+        assert_eq!(d.tracker(), TrackerConfig::default());
+        assert_eq!(d.frame_policy(), FramePolicy::Block);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_at_every_level() {
+        for (text, key) in [
+            ("cameras = 'x'", "cameras"),
+            ("[smoothing]\nhalf_life = 3", "half_life"),
+            ("[source]\ntype = 'v4l2'\ndevise = '/dev/video0'", "devise"),
+            ("[source]\ntype = 'webcam'", "webcam"),
+        ] {
+            let e = Config::parse(text, Path::new("c.toml")).expect_err(key).to_string();
+            assert!(e.starts_with("c.toml: ") && e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        for (text, needle) in [
+            ("[source]\ntype = 'images'\nfps = 0", "fps must be positive"),
+            ("[clip]\nwindow = 0", "clip.window"),
+            ("camera = 'a/b'", "camera must be"),
+            ("[source]\ntype = 'replay'\npath = 'x.raw'\nformat = 'yuyv'", "width and source.height"),
+        ] {
+            let e = Config::parse(text, Path::new("c.toml")).expect_err(needle).to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+}
