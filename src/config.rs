@@ -371,7 +371,7 @@ impl Config {
         if self.pipeline.event_queue == 0 {
             return bad("pipeline.event_queue must be at least 1");
         }
-        if !(self.pipeline.stats_interval_s >= 0.0) {
+        if self.pipeline.stats_interval_s.is_nan() || self.pipeline.stats_interval_s < 0.0 {
             return bad("pipeline.stats_interval_s must not be negative");
         }
         if self.camera.is_empty() || self.camera.contains(['/', '#', '+']) {

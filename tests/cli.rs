@@ -137,3 +137,36 @@ fn a_descriptor_set_for_another_encoder_is_refused_at_load() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn validate_names_every_class_of_problem_and_runs_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let samples = root().join("samples");
+    let images = format!("[source]\ntype = \"images\"\npath = \"{}\"\n", samples.display());
+    // A copy of the encoder whose ONNX no longer matches its manifest.
+    std::fs::copy(root().join("models/faceapi_expression.toml"), d.join("enc.toml")).expect("copy toml");
+    let mut onnx = std::fs::read(root().join("models/faceapi_expression.onnx")).expect("onnx");
+    let last = onnx.len() - 1;
+    onnx[last] ^= 1;
+    std::fs::write(d.join("faceapi_expression.onnx"), onnx).expect("write onnx");
+    let mut set = read_json(&root().join("descriptors/faceapi_expression.json"));
+    set["dim"] = 512.into();
+    let wrong_dim = write(d, "dim.json", set.to_string().as_bytes());
+    let cases: Vec<(String, i32, String)> = vec![
+        (images.clone(), cliper::exit::OK, "ok (camera camera, source".into()),
+        (format!("{images}colour = 1\n"), cliper::exit::CONFIG, "unknown field `colour`".into()),
+        (format!("{images}[models]\nencoder = \"{}/missing.toml\"\n", d.display()), cliper::exit::MODEL, "missing.toml: cannot read".into()),
+        (format!("{images}[models]\nencoder = \"{}/enc.toml\"\n", d.display()), cliper::exit::MODEL, "checksum mismatch".into()),
+        (format!("{images}[models]\ndescriptors = \"{wrong_dim}\"\n"), cliper::exit::MODEL, "the set says dim 512".into()),
+        ("[source]\ntype = \"v4l2\"\ndevice = \"/dev/video97\"\n".into(), cliper::exit::SOURCE, "/dev/video97: no such device".into()),
+        (format!("[source]\ntype = \"images\"\npath = \"{}/none\"\n", d.display()), cliper::exit::SOURCE, "none".into()),
+    ];
+    for (i, (text, code, needle)) in cases.iter().enumerate() {
+        let config = write(d, &format!("c{i}.toml"), text.as_bytes());
+        let out = cliper(&["validate", "--config", &config]);
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(*code), "case {i}: {all}");
+        assert!(all.contains(needle.as_str()), "case {i}: expected '{needle}' in: {all}");
+    }
+}

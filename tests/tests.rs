@@ -8,3 +8,4 @@ mod golden_blazeface;
 mod golden_faceapi;
 mod live;
 mod ort_parity;
+mod cliper_parity;

@@ -84,9 +84,8 @@ pub fn open(cfg: &crate::config::SourceConfig, shutdown: &crate::shutdown::Shutd
             };
             // Fail fast on a source that cannot work at all; a device that is merely absent
             // right now is waited for.
-            match v4l2::V4l2Source::open(&v4l2_cfg) {
-                Err(e @ CaptureError::Config { .. }) => return Err(e),
-                Ok(_) | Err(_) => {}
+            if let Err(e @ CaptureError::Config { .. }) = v4l2::V4l2Source::open(&v4l2_cfg) {
+                return Err(e);
             }
             let stop = shutdown.clone();
             let opener: retry::Opener = Box::new(move || v4l2::V4l2Source::open(&v4l2_cfg).map(|s| Box::new(s) as Box<dyn FrameSource>));

@@ -381,3 +381,174 @@ fn expression_event(
         track_started: state.started.as_secs_f64(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::ClassifyError;
+    use crate::detect::{DetectError, Detection};
+    use crate::frame::{Frame, Point};
+    use crate::publish::PublishError;
+    use std::sync::Mutex;
+
+    /// Frames whose red channel says which expression the fake classifier reports.
+    struct Script {
+        frames: Vec<u8>,
+        next: usize,
+        bad_at: Option<usize>,
+    }
+    impl FrameSource for Script {
+        fn next_frame(&mut self) -> Result<Option<CapturedFrame>, CaptureError> {
+            let i = self.next;
+            self.next += 1;
+            if Some(i) == self.bad_at {
+                return Err(CaptureError::BadFrame { source_name: "script".into(), reason: "corrupt".into() });
+            }
+            Ok(self.frames.get(i).map(|&v| CapturedFrame {
+                image: image::RgbImage::from_pixel(64, 64, image::Rgb([v, 0, 0])),
+                timestamp: Duration::from_millis(i as u64 * 66),
+                sequence: i as u64,
+            }))
+        }
+        fn name(&self) -> &str {
+            "script"
+        }
+    }
+
+    /// One face in the middle while the frame is not black.
+    struct OneFace;
+    impl FaceDetector for OneFace {
+        fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
+            if frame.get_pixel(0, 0)[0] == 0 {
+                return Ok(vec![]);
+            }
+            Ok(vec![Detection {
+                bbox: BBox { x: 16.0, y: 16.0, w: 32.0, h: 32.0 },
+                score: 0.9,
+                keypoints: vec![Point { x: 24.0, y: 24.0 }, Point { x: 40.0, y: 24.0 }],
+            }])
+        }
+    }
+
+    /// Class 0 for a bright crop, class 1 for a dim one; optionally slow.
+    struct ByBrightness {
+        folded: Folded,
+        delay: Duration,
+    }
+    impl Classifier for ByBrightness {
+        fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError> {
+            std::thread::sleep(self.delay);
+            let v = crop.get_pixel(crop.width() / 2, crop.height() / 2)[0];
+            let logits = if v > 128 { vec![5.0, 0.0] } else { vec![0.0, 5.0] };
+            Ok(Classification::from_logits(vec![1.0, 0.0], logits.clone(), logits))
+        }
+        fn folded(&self) -> &Folded {
+            &self.folded
+        }
+    }
+
+    fn folded() -> Folded {
+        Folded {
+            dim: 2,
+            weights: vec![1.0, 0.0, 0.0, 1.0],
+            bias: vec![0.0, 0.0],
+            aggregate: vec![1.0, 0.0, 0.0, 1.0],
+            normalize: false,
+            labels: vec!["bright".into(), "dim".into()],
+            descriptor_names: vec!["bright/0".into(), "dim/0".into()],
+            descriptor_class: vec![0, 1],
+        }
+    }
+
+    /// Collects events for inspection.
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<Event>>>);
+    impl Publisher for Collect {
+        fn publish(&mut self, event: &Event) -> Result<(), PublishError> {
+            self.0.lock().map_err(|_| PublishError::Sink { sink: "collect".into(), reason: "poisoned".into() })?.push(event.clone());
+            Ok(())
+        }
+    }
+
+    fn config(frames: FramePolicy) -> LiveConfig {
+        LiveConfig {
+            camera: "cam".into(),
+            tracker: TrackerConfig::default(),
+            smoother: SmootherConfig::default(),
+            clip_window: 4,
+            align: AlignOptions { margin: 0.0, size: 8, rotate: false },
+            frames,
+            event_queue: 16,
+            stats_interval: None,
+        }
+    }
+
+    use std::sync::Arc;
+
+    #[test]
+    fn a_scripted_run_emits_start_change_end_and_counts_bad_frames() {
+        let mut frames = vec![255u8; 10];
+        frames.extend([100u8; 10]);
+        frames.extend([0u8; 20]);
+        let source = Box::new(Script { frames, next: 0, bad_at: Some(25) });
+        let sink = Collect::default();
+        let mut classifier = ByBrightness { folded: folded(), delay: Duration::ZERO };
+        let summary =
+            run(source, &mut OneFace, &mut classifier, Box::new(sink.clone()), &config(FramePolicy::Block), &Shutdown::new())
+                .expect("run");
+        let events = sink.0.lock().expect("events").clone();
+        let kinds: Vec<(EventKind, String)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Expression(x) => Some((x.kind, x.expression.clone())),
+                Event::Stats(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![(EventKind::Start, "bright".into()), (EventKind::Change, "dim".into()), (EventKind::End, "dim".into())]
+        );
+        // 40 scripted frames, one of which was corrupt.
+        assert_eq!((summary.frames_in, summary.frames_processed, summary.bad_frames, summary.frames_dropped), (39, 39, 1, 0));
+        let Event::Expression(change) = &events[1] else { panic!("not an expression event") };
+        assert_eq!(change.previous.as_deref(), Some("bright"));
+        assert_eq!(change.clip_frames, 4);
+    }
+
+    #[test]
+    fn freshest_wins_drops_frames_when_inference_is_slow_and_stats_report_them() {
+        let source = Box::new(Script { frames: vec![255u8; 200], next: 0, bad_at: None });
+        let sink = Collect::default();
+        let mut classifier = ByBrightness { folded: folded(), delay: Duration::from_millis(5) };
+        let mut cfg = config(FramePolicy::FreshestWins);
+        cfg.stats_interval = Some(Duration::from_millis(1));
+        let summary = run(source, &mut OneFace, &mut classifier, Box::new(sink.clone()), &cfg, &Shutdown::new()).expect("run");
+        assert_eq!(summary.frames_in, 200);
+        assert!(summary.frames_dropped > 0, "{summary:?}");
+        assert_eq!(summary.frames_in, summary.frames_processed + summary.frames_dropped);
+        let events = sink.0.lock().expect("events").clone();
+        let last_stats = events
+            .iter()
+            .rev()
+            .find_map(|e| if let Event::Stats(s) = e { Some(s.clone()) } else { None })
+            .expect("a stats event");
+        assert!(last_stats.frames_dropped > 0 && last_stats.latency_ms["classify"] > 0.0);
+    }
+
+    #[test]
+    fn shutdown_stops_an_endless_source() {
+        let source = Box::new(Script { frames: vec![255u8; usize::MAX >> 40], next: 0, bad_at: None });
+        let shutdown = Shutdown::new();
+        let trigger = shutdown.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            trigger.trigger();
+        });
+        let mut classifier = ByBrightness { folded: folded(), delay: Duration::ZERO };
+        let summary =
+            run(source, &mut OneFace, &mut classifier, Box::new(Collect::default()), &config(FramePolicy::FreshestWins), &shutdown)
+                .expect("run");
+        t.join().expect("trigger");
+        assert!(summary.frames_in > 0);
+    }
+}
