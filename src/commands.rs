@@ -117,6 +117,10 @@ pub enum CommandError {
     Output(#[from] std::io::Error),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Mqtt(#[from] crate::publish::mqtt::MqttError),
+    #[error(transparent)]
+    Gpio(#[from] crate::publish::gpio::GpioError),
 }
 
 impl CommandError {
@@ -129,6 +133,7 @@ impl CommandError {
             CommandError::Live(_) => crate::exit::RUNTIME,
             CommandError::Output(_) => crate::exit::RUNTIME,
             CommandError::Input(_) => crate::exit::INPUT_FAILED,
+            CommandError::Mqtt(_) | CommandError::Gpio(_) => crate::exit::RUNTIME,
         }
     }
 }
@@ -283,7 +288,8 @@ fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, Trac
     Ok((args.load_detector()?, classifier))
 }
 
-/// `cliper validate`: config, models, descriptor set and source checked; nothing runs.
+/// `cliper validate`: config, models, descriptor set, output files/devices and source
+/// checked; nothing runs or connects.
 pub fn validate(args: &ConfigArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let cfg = crate::config::Config::load(&args.config)?;
     let (detector, classifier) = config_models(&cfg)?;
@@ -293,6 +299,13 @@ pub fn validate(args: &ConfigArgs, out: &mut dyn Write) -> Result<(), CommandErr
                 source_name: s.device.clone(),
                 reason: "no such device".into(),
             }));
+        }
+    }
+    for o in &cfg.outputs {
+        match o {
+            crate::config::OutputConfig::Mqtt(m) => crate::publish::mqtt::check(m)?,
+            crate::config::OutputConfig::Gpio(g) => crate::publish::gpio::check(g)?,
+            crate::config::OutputConfig::Stdout(_) => {}
         }
     }
     let source = crate::capture::open(&cfg.source, &crate::shutdown::Shutdown::new())?;
@@ -328,8 +341,29 @@ pub fn run<W: Write + Send + 'static>(args: &ConfigArgs, out: W) -> Result<crate
         event_queue: cfg.pipeline.event_queue,
         stats_interval: (cfg.pipeline.stats_interval_s > 0.0).then(|| std::time::Duration::from_secs_f64(cfg.pipeline.stats_interval_s)),
     };
-    let publisher = Box::new(crate::publish::stdout::JsonLines::new(out));
+    let publisher = Box::new(outputs(&cfg, out)?);
     Ok(live::run(source, &mut detector, &mut classifier, publisher, &live_cfg, &shutdown)?)
+}
+
+/// Every configured sink behind one fan-out; `out` is the `stdout` sink's writer.
+fn outputs<W: Write + Send + 'static>(cfg: &crate::config::Config, out: W) -> Result<crate::publish::fanout::Fanout, CommandError> {
+    use crate::config::OutputConfig;
+    use crate::publish::Publisher;
+    let mut out = Some(out);
+    let mut sinks: Vec<(String, Box<dyn Publisher>)> = Vec::new();
+    for o in &cfg.outputs {
+        let sink: Box<dyn Publisher> = match o {
+            // Config validation allows one stdout output, so `out` is still there.
+            OutputConfig::Stdout(_) => match out.take() {
+                Some(w) => Box::new(crate::publish::stdout::JsonLines::new(w)),
+                None => continue,
+            },
+            OutputConfig::Mqtt(m) => Box::new(crate::publish::mqtt::MqttPublisher::start(m)?),
+            OutputConfig::Gpio(g) => Box::new(crate::publish::gpio::open_chip(g)?),
+        };
+        sinks.push((o.name().to_owned(), sink));
+    }
+    Ok(crate::publish::fanout::Fanout::new(sinks, cfg.pipeline.output_queue)?)
 }
 
 /// `cliper devices`.

@@ -48,6 +48,158 @@ pub struct Config {
     /// Queues, statistics.
     #[serde(default)]
     pub pipeline: PipelineConfig,
+    /// Where events go: `[[outputs]]` tables, each with a `type`; several at once. Unset:
+    /// one `stdout` sink.
+    #[serde(default = "default_outputs")]
+    pub outputs: Vec<OutputConfig>,
+}
+
+fn default_outputs() -> Vec<OutputConfig> {
+    vec![OutputConfig::Stdout(StdoutOutput {})]
+}
+
+/// An event sink, chosen by `type`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OutputConfig {
+    /// JSON lines on standard output.
+    Stdout(StdoutOutput),
+    /// An MQTT broker (docs/mqtt.md lists every topic). Boxed: it is much the largest.
+    Mqtt(Box<MqttOutput>),
+    /// GPIO output lines driven by expressions.
+    Gpio(GpioOutput),
+}
+
+impl OutputConfig {
+    /// The sink's name in logs and drop counters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OutputConfig::Stdout(_) => "stdout",
+            OutputConfig::Mqtt(_) => "mqtt",
+            OutputConfig::Gpio(_) => "gpio",
+        }
+    }
+}
+
+/// The `stdout` sink has no settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutOutput {}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttOutput {
+    /// Broker host name or address.
+    #[serde(default = "default_mqtt_host")]
+    pub host: String,
+    /// Broker port (1883 plain, usually 8883 with TLS).
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// MQTT client id; also the Home Assistant node id.
+    #[serde(default = "default_mqtt_client_id")]
+    pub client_id: String,
+    /// User name; unset: anonymous.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding the password (trailing newline ignored). Never logged.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Name of a systemd credential (`LoadCredential=`): the password is read from
+    /// `$CREDENTIALS_DIRECTORY/<name>`.
+    #[serde(default)]
+    pub password_credential: Option<String>,
+    /// TLS to the broker; unset: plain TCP.
+    #[serde(default)]
+    pub tls: Option<MqttTls>,
+    /// Seconds between keep-alive pings; the broker fires the last will after 1.5 times
+    /// this without traffic. 0 turns keep-alive off.
+    #[serde(default = "default_keep_alive_s")]
+    pub keep_alive_s: u64,
+    /// QoS of every publish: 0, 1 or 2.
+    #[serde(default = "default_qos")]
+    pub qos: u8,
+    /// First level of every cliper topic.
+    #[serde(default = "default_topic_prefix")]
+    pub topic_prefix: String,
+    /// Events kept while the broker is unreachable; when full, the oldest `change` goes
+    /// first, then the oldest event of any type.
+    #[serde(default = "default_outage_queue")]
+    pub outage_queue: usize,
+    /// Publish Home Assistant discovery configs.
+    #[serde(default)]
+    pub discovery: bool,
+    /// Home Assistant's discovery prefix.
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
+}
+
+fn default_mqtt_host() -> String {
+    "localhost".into()
+}
+fn default_mqtt_port() -> u16 {
+    1883
+}
+fn default_mqtt_client_id() -> String {
+    "cliper".into()
+}
+fn default_keep_alive_s() -> u64 {
+    30
+}
+fn default_qos() -> u8 {
+    1
+}
+fn default_topic_prefix() -> String {
+    "cliper".into()
+}
+fn default_outage_queue() -> usize {
+    1000
+}
+fn default_discovery_prefix() -> String {
+    "homeassistant".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTls {
+    /// PEM file with the CA certificate(s) the broker's certificate must chain to.
+    pub ca_file: PathBuf,
+    /// PEM client certificate, for brokers that require one (needs `key_file`).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioOutput {
+    /// GPIO character device, e.g. `/dev/gpiochip0`.
+    #[serde(default = "default_gpio_chip")]
+    pub chip: PathBuf,
+    /// Active means low on the wire (relays that switch on low).
+    #[serde(default)]
+    pub active_low: bool,
+    /// One table per output line.
+    #[serde(default)]
+    pub pins: Vec<GpioPinConfig>,
+}
+
+fn default_gpio_chip() -> PathBuf {
+    "/dev/gpiochip0".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioPinConfig {
+    /// Line offset on the chip.
+    pub line: u32,
+    /// The expression that drives it (a class label such as `happy`).
+    pub expression: String,
+    /// 0: active while any face shows the expression; otherwise a pulse this long each
+    /// time a face starts showing it.
+    #[serde(default)]
+    pub pulse_ms: u64,
 }
 
 fn default_camera() -> String {
@@ -318,6 +470,14 @@ pub struct PipelineConfig {
     /// Seconds between statistics lines; 0 turns them off.
     #[serde(default = "default_stats_interval")]
     pub stats_interval_s: f64,
+    /// Events waiting for each output; a slow output drops (and counts) beyond this
+    /// without holding up the others.
+    #[serde(default = "default_output_queue")]
+    pub output_queue: usize,
+}
+
+fn default_output_queue() -> usize {
+    256
 }
 
 fn default_event_queue() -> usize {
@@ -329,7 +489,12 @@ fn default_stats_interval() -> f64 {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        PipelineConfig { frames: None, event_queue: default_event_queue(), stats_interval_s: default_stats_interval() }
+        PipelineConfig {
+            frames: None,
+            event_queue: default_event_queue(),
+            stats_interval_s: default_stats_interval(),
+            output_queue: default_output_queue(),
+        }
     }
 }
 
@@ -376,6 +541,54 @@ impl Config {
         }
         if self.camera.is_empty() || self.camera.contains(['/', '#', '+']) {
             return bad("camera must be a non-empty name without '/', '#' or '+'");
+        }
+        if self.pipeline.output_queue == 0 {
+            return bad("pipeline.output_queue must be at least 1");
+        }
+        if self.outputs.is_empty() {
+            return bad("outputs: at least one output (events would go nowhere)");
+        }
+        if self.outputs.iter().filter(|o| matches!(o, OutputConfig::Stdout(_))).count() > 1 {
+            return bad("outputs: at most one stdout output");
+        }
+        for o in &self.outputs {
+            match o {
+                OutputConfig::Mqtt(m) => {
+                    if m.qos > 2 {
+                        return bad("outputs.qos must be 0, 1 or 2");
+                    }
+                    if m.keep_alive_s > u64::from(u16::MAX) {
+                        // MQTT carries it in 16 bits.
+                        return bad("outputs.keep_alive_s must be within 0..65535");
+                    }
+                    if m.outage_queue == 0 {
+                        return bad("outputs.outage_queue must be at least 1");
+                    }
+                    if m.password_file.is_some() && m.password_credential.is_some() {
+                        return bad("outputs: set password_file or password_credential, not both");
+                    }
+                    let bad_topic = |t: &str| t.is_empty() || t.contains(['#', '+']) || t.starts_with('/') || t.ends_with('/');
+                    if bad_topic(&m.topic_prefix) || bad_topic(&m.discovery_prefix) {
+                        return bad("outputs.topic_prefix and discovery_prefix must be non-empty topics without '#', '+' or edge '/'");
+                    }
+                    if let Some(t) = &m.tls {
+                        if t.cert_file.is_some() != t.key_file.is_some() {
+                            return bad("outputs.tls: cert_file and key_file go together");
+                        }
+                    }
+                }
+                OutputConfig::Gpio(g) => {
+                    if g.pins.is_empty() {
+                        return bad("outputs: a gpio output needs at least one [[outputs.pins]]");
+                    }
+                    let mut lines: Vec<u32> = g.pins.iter().map(|p| p.line).collect();
+                    lines.sort_unstable();
+                    if lines.windows(2).any(|w| w[0] == w[1]) {
+                        return bad("outputs.pins: a line may drive only one expression");
+                    }
+                }
+                OutputConfig::Stdout(_) => {}
+            }
         }
         Ok(())
     }
@@ -424,6 +637,54 @@ mod tests {
         assert_eq!(d.smoother(), SmootherConfig::default());
         assert_eq!(d.tracker(), TrackerConfig::default());
         assert_eq!(d.frame_policy(), FramePolicy::Block);
+    }
+
+    #[test]
+    fn the_example_outputs_parse_once_uncommented() {
+        let example = include_str!("../config/cliper.example.toml");
+        let start = example.find("# Where events go").expect("outputs section");
+        // Uncomment table headers and `key = value` lines of the outputs examples.
+        let uncommented: String = example[start..]
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') || rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&format!("{}{uncommented}", &example[..start]), Path::new("x.toml")).expect("uncommented example");
+        let names: Vec<&str> = c.outputs.iter().map(OutputConfig::name).collect();
+        assert_eq!(names, ["stdout", "mqtt", "gpio"]);
+        match &c.outputs[1] {
+            OutputConfig::Mqtt(m) => assert!(m.tls.as_ref().is_some_and(|t| t.key_file.is_some()) && m.username.is_some()),
+            other => panic!("{other:?}"),
+        }
+        match &c.outputs[2] {
+            OutputConfig::Gpio(g) => assert_eq!((g.pins.len(), g.pins[1].pulse_ms), (2, 500)),
+            other => panic!("{other:?}"),
+        }
+        // As shipped, and with no outputs at all: one stdout sink.
+        let d = Config::parse(example, Path::new("x.toml")).expect("example");
+        assert_eq!(d.outputs, default_outputs());
+    }
+
+    #[test]
+    fn bad_outputs_are_refused_naming_the_key() {
+        for (text, needle) in [
+            ("[[outputs]]\ntype = 'mqtt'\nhots = 'x'", "hots"),
+            ("[[outputs]]\ntype = 'kafka'", "kafka"),
+            ("[[outputs]]\ntype = 'mqtt'\nqos = 3", "qos"),
+            ("[[outputs]]\ntype = 'mqtt'\ntopic_prefix = 'a/#'", "topic_prefix"),
+            ("[[outputs]]\ntype = 'mqtt'\npassword_file = 'a'\npassword_credential = 'b'", "not both"),
+            ("[[outputs]]\ntype = 'mqtt'\n[outputs.tls]\nca_file = 'ca'\ncert_file = 'c'", "go together"),
+            ("[[outputs]]\ntype = 'gpio'", "at least one"),
+            ("[[outputs]]\ntype = 'gpio'\n[[outputs.pins]]\nline = 1\nexpression = 'a'\n[[outputs.pins]]\nline = 1\nexpression = 'b'", "only one"),
+            ("[[outputs]]\ntype = 'stdout'\n[[outputs]]\ntype = 'stdout'", "one stdout"),
+            ("outputs = []", "at least one output"),
+        ] {
+            let e = Config::parse(text, Path::new("c.toml")).expect_err(needle).to_string();
+            assert!(e.contains(needle), "{e}");
+        }
     }
 
     #[test]

@@ -24,7 +24,9 @@
 //!   pixel-format conversion, reconnection.
 //! - [`track`], [`smooth`]: stable face ids across frames and flicker-free expressions,
 //!   pure state machines fed with timestamps.
-//! - [`publish`]: events and the [`publish::Publisher`] seam (stdout JSON lines).
+//! - [`publish`]: events and the [`publish::Publisher`] seam: stdout JSON lines, MQTT
+//!   (Home Assistant discovery, outage queue), GPIO lines; a fan-out with one bounded queue
+//!   per sink.
 //! - [`config`]: the `cliper run` TOML file.
 //! - [`shutdown`]: the SIGINT/SIGTERM handle every thread polls.
 

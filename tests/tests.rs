@@ -7,5 +7,6 @@ mod cli;
 mod golden_blazeface;
 mod golden_faceapi;
 mod live;
+mod mqtt;
 mod ort_parity;
 mod cliper_parity;

@@ -1,7 +1,11 @@
 //! Publishing: the events cliper tells the world about, and the `Publisher` seam their
 //! sinks implement. Only network and GPIO sinks touch the outside; `stdout` writes JSON
-//! lines.
+//! lines, [`fanout`] runs several sinks at once, [`mqtt`] talks to a broker and [`gpio`]
+//! drives output lines.
 
+pub mod fanout;
+pub mod gpio;
+pub mod mqtt;
 pub mod stdout;
 
 use serde::Serialize;
@@ -104,6 +108,10 @@ pub enum PublishError {
 /// it must never hold up capture or inference (the pipeline's bounded queue sits between).
 pub trait Publisher: Send {
     fn publish(&mut self, event: &Event) -> Result<(), PublishError>;
+    /// Called about every 100 ms while no event arrives (by [`fanout::Fanout`]): for work
+    /// that cannot wait for the next event, such as flushing after a reconnect or ending
+    /// a GPIO pulse.
+    fn tick(&mut self) {}
     /// Flush and release; called once at shutdown.
     fn close(&mut self) -> Result<(), PublishError> {
         Ok(())

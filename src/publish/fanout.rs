@@ -1,0 +1,170 @@
+//! Several sinks at once: each gets its own bounded queue and thread, so a slow or failing
+//! sink (a broker away, a stuck pipe) drops its own events, counted, and never holds up the
+//! others or the pipeline.
+
+use super::{Event, PublishError, Publisher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How often an idle sink gets [`Publisher::tick`]: the MQTT sink flushes its outage queue
+/// from there when the broker comes back between events.
+const TICK: Duration = Duration::from_millis(100);
+
+struct Sink {
+    name: String,
+    tx: Option<SyncSender<Event>>,
+    thread: Option<JoinHandle<Result<(), PublishError>>>,
+    dropped: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+}
+
+/// A [`Publisher`] that hands each event to every sink's queue without waiting.
+pub struct Fanout {
+    sinks: Vec<Sink>,
+}
+
+impl Fanout {
+    /// Start one thread per sink, each behind a queue of `queue` events.
+    pub fn new(sinks: Vec<(String, Box<dyn Publisher>)>, queue: usize) -> std::io::Result<Fanout> {
+        let mut out = Vec::with_capacity(sinks.len());
+        for (name, mut sink) in sinks {
+            let (tx, rx) = sync_channel::<Event>(queue.max(1));
+            let failed = Arc::new(AtomicU64::new(0));
+            let thread_failed = Arc::clone(&failed);
+            let thread_name = name.clone();
+            let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || {
+                loop {
+                    match rx.recv_timeout(TICK) {
+                        Ok(event) => {
+                            if let Err(e) = sink.publish(&event) {
+                                if thread_failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                                    log::warn!("{thread_name}: publishing failed (further failures are counted): {e}");
+                                }
+                            }
+                        }
+                        Err(RecvTimeoutError::Timeout) => sink.tick(),
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                sink.close()
+            })?;
+            out.push(Sink { name, tx: Some(tx), thread: Some(thread), dropped: Arc::new(AtomicU64::new(0)), failed });
+        }
+        Ok(Fanout { sinks: out })
+    }
+
+    /// Per sink: events dropped because its queue was full, and publishes that failed.
+    pub fn counters(&self) -> Vec<(String, u64, u64)> {
+        self.sinks
+            .iter()
+            .map(|s| (s.name.clone(), s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+impl Publisher for Fanout {
+    fn publish(&mut self, event: &Event) -> Result<(), PublishError> {
+        for s in &self.sinks {
+            if let Some(tx) = &s.tx {
+                match tx.try_send(event.clone()) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                        s.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Let every sink drain its queue and close; the first failure is returned after all
+    /// have been closed.
+    fn close(&mut self) -> Result<(), PublishError> {
+        for s in &mut self.sinks {
+            s.tx = None;
+        }
+        let mut first = Ok(());
+        for s in &mut self.sinks {
+            let result = match s.thread.take().map(|t| t.join()) {
+                Some(Ok(r)) => r,
+                Some(Err(_)) => Err(PublishError::Sink { sink: s.name.clone(), reason: "its thread panicked".into() }),
+                None => Ok(()),
+            };
+            let (dropped, failed) = (s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed));
+            if dropped + failed > 0 {
+                log::info!("{}: {dropped} events dropped (queue full), {failed} failed", s.name);
+            }
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::StatsEvent;
+    use std::sync::mpsc::{channel, Receiver, Sender};
+    use std::sync::Mutex;
+
+    /// Sends what it receives; blocks on `gate` first when it has one.
+    struct Probe {
+        out: Sender<u64>,
+        gate: Option<Arc<Mutex<()>>>,
+        closed: Arc<AtomicU64>,
+    }
+
+    impl Publisher for Probe {
+        fn publish(&mut self, event: &Event) -> Result<(), PublishError> {
+            if let Some(g) = &self.gate {
+                drop(g.lock());
+            }
+            if let Event::Stats(s) = event {
+                let _ = self.out.send(s.frames_in);
+            }
+            Ok(())
+        }
+        fn close(&mut self) -> Result<(), PublishError> {
+            self.closed.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn stats(n: u64) -> Event {
+        Event::Stats(StatsEvent { kind: "stats", frames_in: n, ..StatsEvent::default() })
+    }
+
+    fn probe(gate: Option<Arc<Mutex<()>>>, closed: &Arc<AtomicU64>) -> (Box<dyn Publisher>, Receiver<u64>) {
+        let (tx, rx) = channel();
+        (Box::new(Probe { out: tx, gate, closed: Arc::clone(closed) }), rx)
+    }
+
+    #[test]
+    fn a_stuck_sink_drops_its_own_events_and_never_blocks_the_other() {
+        let closed = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Mutex::new(()));
+        let held = gate.lock().expect("lock");
+        let (fast, fast_rx) = probe(None, &closed);
+        let (slow, slow_rx) = probe(Some(Arc::clone(&gate)), &closed);
+        let mut f = Fanout::new(vec![("fast".into(), fast), ("slow".into(), slow)], 4).expect("fanout");
+        // Paced by the fast sink, which keeps up; the slow one is stuck on its first event.
+        for n in 0..20 {
+            f.publish(&stats(n)).expect("publish");
+            assert_eq!(fast_rx.recv_timeout(Duration::from_secs(5)).expect("fast"), n);
+        }
+        let c = f.counters();
+        assert_eq!((c[0].1, c[1].0.as_str()), (0, "slow"));
+        // The slow sink holds one event in hand and four queued; the rest were dropped.
+        assert_eq!(c[1].1, 15);
+        drop(held);
+        f.close().expect("close");
+        let slow_got: Vec<u64> = slow_rx.try_iter().collect();
+        assert_eq!(slow_got, [0, 1, 2, 3, 4]);
+        assert_eq!(closed.load(Ordering::SeqCst), 2);
+    }
+}
