@@ -359,6 +359,9 @@ fn outputs<W: Write + Send + 'static>(cfg: &crate::config::Config, out: W) -> Re
                 None => continue,
             },
             OutputConfig::Mqtt(m) => Box::new(crate::publish::mqtt::MqttPublisher::start(m)?),
+            OutputConfig::Gpio(g) if g.backend == crate::config::GpioBackend::Rppal => {
+                Box::new(crate::publish::gpio::open_rppal(g)?)
+            }
             OutputConfig::Gpio(g) => Box::new(crate::publish::gpio::open_chip(g)?),
         };
         sinks.push((o.name().to_owned(), sink));

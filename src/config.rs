@@ -174,6 +174,11 @@ pub struct MqttTls {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GpioOutput {
+    /// `chardev` (the Linux GPIO character device: Pi, Jetson, any board) or `rppal`
+    /// (Raspberry Pi only, needs a cliper built with the `rppal` feature; `line` is then
+    /// the BCM GPIO number and `chip` is ignored).
+    #[serde(default = "default_gpio_backend")]
+    pub backend: GpioBackend,
     /// GPIO character device, e.g. `/dev/gpiochip0`.
     #[serde(default = "default_gpio_chip")]
     pub chip: PathBuf,
@@ -183,6 +188,18 @@ pub struct GpioOutput {
     /// One table per output line.
     #[serde(default)]
     pub pins: Vec<GpioPinConfig>,
+}
+
+/// How GPIO lines are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpioBackend {
+    Chardev,
+    Rppal,
+}
+
+fn default_gpio_backend() -> GpioBackend {
+    GpioBackend::Chardev
 }
 
 fn default_gpio_chip() -> PathBuf {

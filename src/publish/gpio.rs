@@ -199,6 +199,10 @@ impl OutputLine for ChipLine {
 
 /// What `cliper validate` can check without claiming the lines: the chip exists.
 pub fn check(cfg: &GpioOutput) -> Result<(), GpioError> {
+    if cfg.backend == crate::config::GpioBackend::Rppal {
+        // rppal claims the pins to check them; `validate` must not touch outputs.
+        return Ok(());
+    }
     if cfg.chip.exists() {
         return Ok(());
     }
@@ -229,6 +233,51 @@ pub fn open_chip(cfg: &GpioOutput) -> Result<GpioPublisher<ChipLine>, GpioError>
     let publisher = GpioPublisher::new(logic, lines)?;
     log::info!("gpio: {} lines on {} at their safe level", offsets.len(), cfg.chip.display());
     Ok(publisher)
+}
+
+/// A Raspberry Pi GPIO (BCM numbering) driven through rppal.
+#[cfg(feature = "rppal")]
+pub struct RppalLine {
+    pin: rppal::gpio::OutputPin,
+}
+
+#[cfg(feature = "rppal")]
+impl OutputLine for RppalLine {
+    fn set_high(&mut self, high: bool) -> Result<(), GpioError> {
+        self.pin.write(if high { rppal::gpio::Level::High } else { rppal::gpio::Level::Low });
+        Ok(())
+    }
+}
+
+/// Claim the configured BCM pins through rppal, at their safe level. Off a Raspberry Pi
+/// rppal refuses, and the error names the pins.
+#[cfg(feature = "rppal")]
+pub fn open_rppal(cfg: &GpioOutput) -> Result<GpioPublisher<RppalLine>, GpioError> {
+    let offsets: Vec<u32> = cfg.pins.iter().map(|p| p.line).collect();
+    let open_err =
+        |reason: String| GpioError::Open { chip: PathBuf::from("rppal (Raspberry Pi GPIO)"), lines: offsets.clone(), reason };
+    let logic = PinLogic::new(rules(cfg), cfg.active_low);
+    let gpio = rppal::gpio::Gpio::new().map_err(|e| open_err(e.to_string()))?;
+    let mut lines = Vec::with_capacity(offsets.len());
+    for &bcm in &offsets {
+        let bcm = u8::try_from(bcm).map_err(|_| open_err(format!("BCM pin {bcm} out of range")))?;
+        let pin = gpio.get(bcm).map_err(|e| open_err(format!("BCM {bcm}: {e}")))?;
+        let pin = if logic.safe_level() { pin.into_output_high() } else { pin.into_output_low() };
+        lines.push(RppalLine { pin });
+    }
+    let publisher = GpioPublisher::new(logic, lines)?;
+    log::info!("gpio: {} rppal pins at their safe level", offsets.len());
+    Ok(publisher)
+}
+
+/// Without the `rppal` feature, a config asking for it gets a clear error.
+#[cfg(not(feature = "rppal"))]
+pub fn open_rppal(cfg: &GpioOutput) -> Result<GpioPublisher<ChipLine>, GpioError> {
+    Err(GpioError::Open {
+        chip: PathBuf::from("rppal (Raspberry Pi GPIO)"),
+        lines: cfg.pins.iter().map(|p| p.line).collect(),
+        reason: "this cliper was built without the rppal feature (cargo build --features rppal)".into(),
+    })
 }
 
 #[cfg(test)]
@@ -322,5 +371,24 @@ mod tests {
         let e = open_chip(&cfg).err().expect("missing chip").to_string();
         assert!(e.contains("/dev/gpiochip-missing") && e.contains("[17, 27]"), "{e}");
         assert_eq!(check(&cfg).err().map(|e| e.to_string()), Some(e));
+    }
+
+    /// Off a Raspberry Pi (or without the feature) the rppal backend refuses with the pins
+    /// named; it never pretends to drive them.
+    #[test]
+    fn rppal_off_a_pi_is_a_clear_error_naming_the_pins() {
+        let cfg: GpioOutput =
+            toml::from_str("backend = 'rppal'
+[[pins]]
+line = 17
+expression = 'happy'").expect("cfg");
+        assert_eq!(cfg.backend, crate::config::GpioBackend::Rppal);
+        let is_pi = std::fs::read_to_string("/proc/device-tree/compatible").is_ok_and(|c| c.contains("raspberrypi"));
+        if !is_pi {
+            let e = open_rppal(&cfg).err().expect("not a Pi").to_string();
+            assert!(e.contains("rppal") && e.contains("[17]"), "{e}");
+        }
+        // validate does not claim rppal pins.
+        assert!(check(&cfg).is_ok());
     }
 }
