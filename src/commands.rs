@@ -340,9 +340,13 @@ pub fn run<W: Write + Send + 'static>(args: &ConfigArgs, out: W) -> Result<crate
         frames: cfg.frame_policy(),
         event_queue: cfg.pipeline.event_queue,
         stats_interval: (cfg.pipeline.stats_interval_s > 0.0).then(|| std::time::Duration::from_secs_f64(cfg.pipeline.stats_interval_s)),
+        watchdog: crate::notify::watchdog_interval(),
     };
     let publisher = Box::new(outputs(&cfg, out)?);
-    Ok(live::run(source, &mut detector, &mut classifier, publisher, &live_cfg, &shutdown)?)
+    crate::notify::ready(&format!("watching {} as camera {}", source.name(), cfg.camera));
+    let result = live::run(source, &mut detector, &mut classifier, publisher, &live_cfg, &shutdown);
+    crate::notify::stopping();
+    Ok(result?)
 }
 
 /// Every configured sink behind one fan-out; `out` is the `stdout` sink's writer.

@@ -28,7 +28,8 @@
 //!   (Home Assistant discovery, outage queue), GPIO lines; a fan-out with one bounded queue
 //!   per sink.
 //! - [`config`]: the `cliper run` TOML file.
-//! - [`shutdown`]: the SIGINT/SIGTERM handle every thread polls.
+//! - [`shutdown`]: the SIGINT/SIGTERM handle every thread polls; [`notify`]: systemd
+//!   readiness and watchdog.
 
 pub mod align;
 pub mod bench;
@@ -40,6 +41,7 @@ pub mod decode;
 pub mod detect;
 pub mod frame;
 pub mod model;
+pub mod notify;
 pub mod pipeline;
 pub mod preprocess;
 pub mod publish;

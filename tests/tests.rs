@@ -9,4 +9,5 @@ mod golden_faceapi;
 mod live;
 mod mqtt;
 mod ort_parity;
+mod systemd;
 mod cliper_parity;

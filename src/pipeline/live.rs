@@ -40,6 +40,8 @@ pub struct LiveConfig {
     pub event_queue: usize,
     /// `None`: no statistics events.
     pub stats_interval: Option<Duration>,
+    /// systemd watchdog ping interval; `None` when not under a watchdog.
+    pub watchdog: Option<Duration>,
 }
 
 /// Why a run stopped early.
@@ -118,7 +120,11 @@ pub fn run(
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => summary.events_dropped += 1,
         };
         let mut stats = StatsWindow::new(Instant::now(), 0);
+        let mut watchdog = cfg.watchdog.map(crate::notify::Watchdog::new);
         while let Some(frame) = slot.take() {
+            if let Some(w) = watchdog.as_mut() {
+                w.kick();
+            }
             let t0 = Instant::now();
             let events = inference.process(&frame, detector, classifier, &mut stats);
             stats.total += t0.elapsed();
@@ -480,6 +486,7 @@ mod tests {
             frames,
             event_queue: 16,
             stats_interval: None,
+            watchdog: None,
         }
     }
 
