@@ -116,11 +116,16 @@ mod tests {
     struct Probe {
         out: Sender<u64>,
         gate: Option<Arc<Mutex<()>>>,
+        /// Told when an event reaches `publish`, before the gate.
+        entered: Option<Sender<()>>,
         closed: Arc<AtomicU64>,
     }
 
     impl Publisher for Probe {
         fn publish(&mut self, event: &Event) -> Result<(), PublishError> {
+            if let Some(e) = &self.entered {
+                let _ = e.send(());
+            }
             if let Some(g) = &self.gate {
                 drop(g.lock());
             }
@@ -141,7 +146,7 @@ mod tests {
 
     fn probe(gate: Option<Arc<Mutex<()>>>, closed: &Arc<AtomicU64>) -> (Box<dyn Publisher>, Receiver<u64>) {
         let (tx, rx) = channel();
-        (Box::new(Probe { out: tx, gate, closed: Arc::clone(closed) }), rx)
+        (Box::new(Probe { out: tx, gate, entered: None, closed: Arc::clone(closed) }), rx)
     }
 
     #[test]
@@ -150,12 +155,19 @@ mod tests {
         let gate = Arc::new(Mutex::new(()));
         let held = gate.lock().expect("lock");
         let (fast, fast_rx) = probe(None, &closed);
-        let (slow, slow_rx) = probe(Some(Arc::clone(&gate)), &closed);
+        let (slow_tx, slow_rx) = channel();
+        let (entered_tx, entered_rx) = channel();
+        let slow: Box<dyn Publisher> =
+            Box::new(Probe { out: slow_tx, gate: Some(Arc::clone(&gate)), entered: Some(entered_tx), closed: Arc::clone(&closed) });
         let mut f = Fanout::new(vec![("fast".into(), fast), ("slow".into(), slow)], 4).expect("fanout");
-        // Paced by the fast sink, which keeps up; the slow one is stuck on its first event.
+        // Paced by the fast sink, which keeps up; the slow one is stuck on its first event
+        // (waited for, so which events fit its queue does not depend on thread timing).
         for n in 0..20 {
             f.publish(&stats(n)).expect("publish");
             assert_eq!(fast_rx.recv_timeout(Duration::from_secs(5)).expect("fast"), n);
+            if n == 0 {
+                entered_rx.recv_timeout(Duration::from_secs(5)).expect("slow sink took event 0");
+            }
         }
         let c = f.counters();
         assert_eq!((c[0].1, c[1].0.as_str()), (0, "slow"));
