@@ -262,11 +262,6 @@ pub fn models(out: &mut dyn Write) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Used by `bench` and tests: the classifier behind a trait object.
-pub fn boxed_classifier(args: &ModelArgs) -> Result<Box<dyn Classifier>, ModelError> {
-    Ok(Box::new(args.load_classifier()?))
-}
-
 /// The models a config names, loaded and checked.
 fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, TractClassifier), ModelError> {
     let m = &cfg.models;
