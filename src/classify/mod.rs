@@ -47,7 +47,8 @@ impl Classification {
     }
 }
 
-fn argmax(v: &[f32]) -> usize {
+/// Index of the largest value, the first one on ties (0 for an empty slice).
+pub fn argmax(v: &[f32]) -> usize {
     let mut best = 0;
     for (i, x) in v.iter().enumerate() {
         if *x > v[best] {

@@ -12,7 +12,7 @@ use super::slot::Slot;
 use crate::align::{align, AlignOptions};
 use crate::capture::{CaptureError, CapturedFrame, FrameSource};
 use crate::classify::clip::ClipAverager;
-use crate::classify::{Classification, Classifier};
+use crate::classify::{argmax, Classification, Classifier};
 use crate::config::FramePolicy;
 use crate::detect::FaceDetector;
 use crate::frame::BBox;
@@ -345,10 +345,6 @@ fn scored(folded: &Folded, probs: &[f32]) -> Scored {
         confidence: probs.get(best).copied().unwrap_or(0.0),
         probs: OrderedProbs(folded.labels.iter().cloned().zip(probs.iter().copied()).collect()),
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
 }
 
 fn expression_event(
