@@ -8,11 +8,11 @@
 //! Each TENSOR.f32 is a little-endian f32 file holding one input already prepared in the
 //! manifest's layout (e.g. CLIP-normalised NCHW [1,3,224,224]); `--random K` adds K fixed-seed
 //! normal tensors. Loading (parse + fold + optimise) is timed once; each tensor then runs
-//! `warmup + iterations` times through `TractClassifier::classify_prepared`. Prints one JSON
+//! `warmup + iterations` times through `FoldedClassifier::classify_prepared`. Prints one JSON
 //! line per tensor (logits of the last run, mean and median latency) and a summary line.
 
 use anyhow::{bail, Context, Result};
-use cliper::classify::{Classifier, TractClassifier};
+use cliper::classify::{Classifier, FoldedClassifier};
 use cliper::model::manifest::ModelFiles;
 use cliper::model::DescriptorSet;
 use serde_json::json;
@@ -80,7 +80,7 @@ fn main() -> Result<()> {
         let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
         set = set.select(&refs)?;
     }
-    let c = TractClassifier::load(&files, &set)?;
+    let mut c = FoldedClassifier::load(&files, &set)?;
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     let shape = c.input_spec().shape();
     let n: usize = shape.iter().product();

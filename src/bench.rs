@@ -6,7 +6,7 @@ use crate::commands::{expand_inputs, CommandError, ModelArgs};
 use crate::decode::decode_file;
 use crate::detect::FaceDetector;
 use crate::model::embedded;
-use crate::model::tract::{raw_plan, run_f32};
+use crate::infer;
 use crate::preprocess::prepare;
 use clap::Args;
 use serde::Serialize;
@@ -50,6 +50,8 @@ pub struct BenchReport {
     pub passes: usize,
     pub detector: String,
     pub encoder: String,
+    /// What ran the models (`tract`, `ort [cpu]`).
+    pub backend: String,
     /// JPEG/PNG decode, per image.
     pub decode: Stage,
     /// Letterbox + normalise + detector inference + decode + NMS, per image.
@@ -74,12 +76,13 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
     if paths.is_empty() {
         return Err(CommandError::Input("bench: no images found".into()));
     }
+    let inference = args.models.inference.config();
     let mut detector = args.models.load_detector()?;
-    let classifier = args.models.load_classifier()?;
+    let mut classifier = args.models.load_classifier()?;
     let encoder_files = embedded::resolve_model(&args.models.encoder)?;
-    let raw = raw_plan(&encoder_files)?;
+    let mut raw = infer::load(&encoder_files, None, &inference)?;
     let detector_files = embedded::resolve_model(&args.models.detector)?;
-    let raw_detector = raw_plan(&detector_files)?;
+    let mut raw_detector = infer::load(&detector_files, None, &inference)?;
     let detector_spec = detector_files.manifest.input_spec();
     let spec = classifier.input_spec().clone();
     let align_opts = args.models.align_options();
@@ -106,8 +109,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
             add(1, s.elapsed());
             let prepared = prepare(&frame, &detector_spec);
             let s = Instant::now();
-            run_f32(&raw_detector, prepared.data, &prepared.shape)
-                .map_err(|e| CommandError::Input(format!("detector: {e:#}")))?;
+            raw_detector.run(prepared.data).map_err(|e| CommandError::Input(format!("detector: {e}")))?;
             add(6, s.elapsed());
             for det in &dets {
                 faces_per_pass += 1;
@@ -118,8 +120,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
                 let prepared = prepare(&crop, &spec);
                 add(3, s.elapsed());
                 let s = Instant::now();
-                run_f32(&raw, prepared.data.clone(), &prepared.shape)
-                    .map_err(|e| CommandError::Input(format!("encoder: {e:#}")))?;
+                raw.run(prepared.data.clone()).map_err(|e| CommandError::Input(format!("encoder: {e}")))?;
                 add(4, s.elapsed());
                 let s = Instant::now();
                 classifier.classify_prepared(prepared.data).map_err(|e| CommandError::Input(e.to_string()))?;
@@ -133,6 +134,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
         passes: passes - 1,
         detector: detector.name.clone(),
         encoder: classifier.name.clone(),
+        backend: classifier.backend(),
         decode: Stage::from(t[0], n[0]),
         detect: Stage::from(t[1], n[1]),
         detect_model: Stage::from(t[6], n[6]),
@@ -146,8 +148,8 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
     } else {
         writeln!(
             out,
-            "{} images, {} faces a pass, {} timed passes ({}, {})",
-            report.images, report.faces_per_pass, report.passes, report.detector, report.encoder
+            "{} images, {} faces a pass, {} timed passes ({}, {}; {})",
+            report.images, report.faces_per_pass, report.passes, report.detector, report.encoder, report.backend
         )?;
         for (name, s) in [
             ("decode (per image)", report.decode),

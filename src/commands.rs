@@ -2,8 +2,9 @@
 //! so tests drive them exactly as the binary does.
 
 use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
-use crate::classify::{Classifier, TractClassifier};
+use crate::classify::{Classifier, FoldedClassifier};
 use crate::detect::{BlazeFaceDetector, FaceDetector};
+use crate::infer::{BackendKind, InferenceConfig, OrtOptions, Provider};
 use crate::model::embedded::{self, DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
 use crate::model::ModelError;
 use crate::pipeline::StillPipeline;
@@ -66,6 +67,47 @@ pub struct ModelArgs {
     /// Do not rotate faces to level the eyes.
     #[arg(long)]
     pub no_rotate: bool,
+    #[command(flatten)]
+    pub inference: InferenceArgs,
+}
+
+/// Which backend runs the models (the config's `[inference]`).
+#[derive(Debug, Clone, Args)]
+pub struct InferenceArgs {
+    /// Inference backend; `ort` needs a build with `--features ort`.
+    #[arg(long, value_enum, default_value_t = BackendKind::Tract)]
+    pub backend: BackendKind,
+    /// libonnxruntime.so for `--backend ort` (default: $ORT_DYLIB_PATH, else the loader's path).
+    #[arg(long)]
+    pub ort_library: Option<PathBuf>,
+    /// ONNX Runtime execution providers in order of preference.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu")]
+    pub providers: Vec<Provider>,
+    /// Go on without a provider that fails to register instead of stopping.
+    #[arg(long)]
+    pub allow_fallback: bool,
+    /// ONNX Runtime intra-op CPU threads (0: its default, one per core).
+    #[arg(long, default_value_t = 0)]
+    pub ort_threads: usize,
+    /// TensorRT engine cache directory, so only the first run builds engines.
+    #[arg(long)]
+    pub trt_cache_dir: Option<PathBuf>,
+}
+
+impl InferenceArgs {
+    pub fn config(&self) -> InferenceConfig {
+        InferenceConfig {
+            backend: self.backend,
+            ort: OrtOptions {
+                library: self.ort_library.clone(),
+                providers: self.providers.clone(),
+                allow_fallback: self.allow_fallback,
+                intra_threads: self.ort_threads,
+                trt_cache_dir: self.trt_cache_dir.clone(),
+                ..OrtOptions::default()
+            },
+        }
+    }
 }
 
 impl ModelArgs {
@@ -74,16 +116,24 @@ impl ModelArgs {
     }
 
     pub fn load_detector(&self) -> Result<BlazeFaceDetector, ModelError> {
-        let mut d = BlazeFaceDetector::load(&embedded::resolve_model(&self.detector)?)?;
+        self.load_detector_on(&self.inference.config())
+    }
+
+    pub fn load_classifier(&self) -> Result<FoldedClassifier, ModelError> {
+        self.load_classifier_on(&self.inference.config())
+    }
+
+    fn load_detector_on(&self, inference: &InferenceConfig) -> Result<BlazeFaceDetector, ModelError> {
+        let mut d = BlazeFaceDetector::load_with(&embedded::resolve_model(&self.detector)?, inference)?;
         if let Some(s) = self.min_score {
             d.set_score_threshold(s);
         }
         Ok(d)
     }
 
-    pub fn load_classifier(&self) -> Result<TractClassifier, ModelError> {
+    fn load_classifier_on(&self, inference: &InferenceConfig) -> Result<FoldedClassifier, ModelError> {
         let set = embedded::resolve_descriptors(&self.descriptors)?;
-        TractClassifier::load(&embedded::resolve_model(&self.encoder)?, &set)
+        FoldedClassifier::load_with(&embedded::resolve_model(&self.encoder)?, &set, inference)
     }
 }
 
@@ -263,7 +313,7 @@ pub fn models(out: &mut dyn Write) -> Result<(), CommandError> {
 }
 
 /// The models a config names, loaded and checked.
-fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, TractClassifier), ModelError> {
+fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, FoldedClassifier), ModelError> {
     let m = &cfg.models;
     let args = ModelArgs {
         detector: m.detector.clone(),
@@ -272,15 +322,16 @@ fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, Trac
         min_score: m.min_score,
         margin: cfg.align.margin,
         no_rotate: !cfg.align.rotate,
+        inference: InferenceArgs { backend: BackendKind::Tract, ort_library: None, providers: vec![], allow_fallback: false, ort_threads: 0, trt_cache_dir: None },
     };
-    let classifier = args.load_classifier()?;
+    let classifier = args.load_classifier_on(&cfg.inference)?;
     if classifier.folded().classes() > crate::smooth::MAX_CLASSES {
         return Err(ModelError::Invalid {
             path: PathBuf::from(&m.descriptors),
             reason: format!("{} classes; live smoothing handles at most {}", classifier.folded().classes(), crate::smooth::MAX_CLASSES),
         });
     }
-    Ok((args.load_detector()?, classifier))
+    Ok((args.load_detector_on(&cfg.inference)?, classifier))
 }
 
 /// `cliper validate`: config, models, descriptor set, output files/devices and source
@@ -322,7 +373,7 @@ pub fn run<W: Write + Send + 'static>(args: &ConfigArgs, out: W) -> Result<crate
     use crate::shutdown::Shutdown;
     let cfg = crate::config::Config::load(&args.config)?;
     let (mut detector, mut classifier) = config_models(&cfg)?;
-    log::info!("models loaded: detector {}, classifier {}", detector.name, classifier.name);
+    log::info!("models loaded: detector {} on {}, classifier {} on {}", detector.name, detector.backend(), classifier.name, classifier.backend());
     let shutdown = Shutdown::new();
     shutdown.on_signals()?;
     let source = crate::capture::open(&cfg.source, &shutdown)?;

@@ -33,6 +33,9 @@ pub struct Config {
     /// Which models score the faces.
     #[serde(default)]
     pub models: ModelsConfig,
+    /// Which backend runs the models: tract (default) or ONNX Runtime.
+    #[serde(default)]
+    pub inference: crate::infer::InferenceConfig,
     /// How faces are cut out for the encoder.
     #[serde(default)]
     pub align: AlignConfig,
@@ -650,6 +653,8 @@ mod tests {
         let c = Config::parse(example, Path::new("cliper.example.toml")).expect("example");
         assert!(matches!(c.source, SourceConfig::V4l2(_)));
         assert_eq!(c.frame_policy(), FramePolicy::FreshestWins);
+        // The example's [inference] values are the defaults it claims to be.
+        assert_eq!(c.inference, crate::infer::InferenceConfig::default());
         let d = Config::parse("", Path::new("empty.toml")).expect("empty");
         assert_eq!(d.smoother(), SmootherConfig::default());
         assert_eq!(d.tracker(), TrackerConfig::default());

@@ -12,6 +12,8 @@
 //! - [`align`]: eye-line rotation and square crops around detected faces.
 //! - [`classify`]: the [`classify::Classifier`] seam; an encoder with its descriptor set
 //!   folded into one tract plan.
+//! - [`infer`]: the [`infer::Engine`] seam both models run on: tract (default) or ONNX
+//!   Runtime with TensorRT/CUDA/CPU providers (feature `ort`).
 //! - [`model`]: the model contract: manifests, descriptor sets, folding, embedded
 //!   defaults, tract loading.
 //! - [`pipeline`]: the only module that knows every stage (still images and the live
@@ -40,6 +42,7 @@ pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod frame;
+pub mod infer;
 pub mod model;
 pub mod notify;
 pub mod pipeline;

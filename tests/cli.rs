@@ -2,10 +2,10 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn cliper(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cliper")).args(args).env("RUST_LOG", "warn").output().expect("run cliper")
+    cliper_command().args(args).env("RUST_LOG", "warn").output().expect("run cliper")
 }
 
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {

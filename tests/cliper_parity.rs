@@ -5,7 +5,7 @@
 //! embeddings and logits, all written by export/cliper/make_tiny_fixture.py.
 
 use crate::common::*;
-use cliper::classify::{Classification, Classifier, TractClassifier};
+use cliper::classify::{Classification, Classifier, FoldedClassifier};
 use cliper::model::manifest::ModelFiles;
 use cliper::model::DescriptorSet;
 use cliper::preprocess::prepare;
@@ -62,7 +62,7 @@ fn tiny_cliper_matches_pytorch_logits() {
     let (labels, names, cases) = reference();
     let set = set();
     assert_eq!((set.classes.len(), set.descriptor_count()), (7, 35), "CLIPER's METD shape");
-    let c = TractClassifier::load(&files(), &set).expect("load");
+    let mut c = FoldedClassifier::load(&files(), &set).expect("load");
     assert_eq!(c.folded().labels, labels);
     assert_eq!(c.folded().descriptor_names, names);
     assert!(cases.len() >= 8, "at least 8 real face crops");
@@ -89,7 +89,7 @@ fn tiny_cliper_matches_pytorch_logits() {
 }
 
 /// Logits of a classification keyed by class label and by descriptor name.
-fn keyed(c: &Classification, cl: &TractClassifier) -> (HashMap<String, f32>, HashMap<String, f32>) {
+fn keyed(c: &Classification, cl: &FoldedClassifier) -> (HashMap<String, f32>, HashMap<String, f32>) {
     let f = cl.folded();
     let classes = f.labels.iter().cloned().zip(c.class_logits.iter().copied()).collect();
     let descs = f.descriptor_names.iter().cloned().zip(c.descriptor_logits.iter().copied()).collect();
@@ -111,9 +111,9 @@ fn reordered_and_reduced_sets_give_the_same_logits_per_label() {
     reordered.name = "cliper-tiny-reordered".into();
     let subset = ["neutral", "happy", "fear"];
     let reduced = original.select(&subset).expect("select");
-    let runs = [
-        ("reordered", TractClassifier::load(&files, &reordered).expect("reordered")),
-        ("reduced", TractClassifier::load(&files, &reduced).expect("reduced")),
+    let mut runs = [
+        ("reordered", FoldedClassifier::load(&files, &reordered).expect("reordered")),
+        ("reduced", FoldedClassifier::load(&files, &reduced).expect("reduced")),
     ];
     assert_eq!(runs[0].1.folded().labels.first().map(String::as_str), Some("neutral"));
     assert_ne!(runs[0].1.folded().descriptor_names, names, "the descriptor order really changed");
@@ -123,9 +123,9 @@ fn reordered_and_reduced_sets_give_the_same_logits_per_label() {
         let want_class: HashMap<&str, f32> = labels.iter().map(String::as_str).zip(case.class_logits.iter().copied()).collect();
         let want_desc: HashMap<&str, f32> =
             names.iter().map(String::as_str).zip(case.descriptor_logits.iter().copied()).collect();
-        for (what, cl) in &runs {
+        for (what, cl) in runs.iter_mut() {
             let got = cl.classify_prepared(case.input.clone()).expect("classify");
-            let (classes, descs) = keyed(&got, cl);
+            let (classes, descs) = keyed(&got, &*cl);
             for (label, logit) in &classes {
                 let want = want_class[label.as_str()];
                 assert!((logit - want).abs() <= 1e-4, "{what} {}: class {label} {logit} vs PyTorch {want}", case.face);
@@ -156,7 +156,7 @@ fn subset_best(want: &HashMap<&str, f32>, labels: &[String]) -> String {
 #[test]
 fn clip_preprocessing_is_close_to_pil() {
     let (_, _, cases) = reference();
-    let c = TractClassifier::load(&files(), &set()).expect("load");
+    let mut c = FoldedClassifier::load(&files(), &set()).expect("load");
     let spec = c.input_spec().clone();
     let (mut worst_mean, mut worst_max, mut worst_logit) = (0f32, 0f32, 0f32);
     for case in &cases {

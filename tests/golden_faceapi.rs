@@ -3,13 +3,13 @@
 //! preprocessed input tensors used here.
 
 use crate::common::*;
-use cliper::classify::{Classifier, TractClassifier};
+use cliper::classify::{Classifier, FoldedClassifier};
 use cliper::model::embedded;
 use cliper::preprocess::prepare;
 
-fn classifier() -> TractClassifier {
+fn classifier() -> FoldedClassifier {
     let set = embedded::descriptor_set("faceapi_expression").expect("descriptors");
-    TractClassifier::load(&embedded::model("faceapi_expression").expect("encoder"), &set).expect("load")
+    FoldedClassifier::load(&embedded::model("faceapi_expression").expect("encoder"), &set).expect("load")
 }
 
 #[test]

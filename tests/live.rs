@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::process::Command;
 
 /// Cut a face region of a sample photo with generous context and place it on a grey canvas.
 fn frame_with(photo: &str, region: (u32, u32, u32, u32)) -> image::RgbImage {
@@ -50,7 +49,7 @@ fn run_reports_start_change_and_end_for_a_replayed_sequence() {
         ),
     )
     .expect("config");
-    let out = Command::new(env!("CARGO_BIN_EXE_cliper"))
+    let out = cliper_command()
         .args(["run", "--config", config.to_str().expect("utf8")])
         .output()
         .expect("run cliper");

@@ -514,7 +514,7 @@ fn spawn_cliper(broker: &Broker, dir: &Path) -> Child {
         ),
     )
     .expect("config");
-    Command::new(env!("CARGO_BIN_EXE_cliper"))
+    cliper_command()
         .args(["run", "--config", config.to_str().expect("utf8")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use std::os::unix::net::UnixDatagram;
-use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -39,7 +38,7 @@ fn run_sends_ready_then_watchdog_pings_then_stopping() {
         format!("[source]\ntype = \"images\"\npath = \"{}\"\nfps = 20\n[pipeline]\nstats_interval_s = 0\n", frames.display()),
     )
     .expect("config");
-    let out = Command::new(env!("CARGO_BIN_EXE_cliper"))
+    let out = cliper_command()
         .args(["run", "--config", config.to_str().expect("utf8")])
         .env("NOTIFY_SOCKET", &socket_path)
         // 200 ms watchdog: pings every 100 ms of processing.

@@ -9,5 +9,7 @@ mod golden_faceapi;
 mod live;
 mod mqtt;
 mod ort_parity;
+#[cfg(feature = "ort")]
+mod ort_backend;
 mod systemd;
 mod cliper_parity;

@@ -1,12 +1,12 @@
 //! Expression classification: the `Classifier` seam, its result type, and the encoder with
-//! folded descriptors under tract.
+//! folded descriptors on an inference [`Engine`](crate::infer::Engine).
 
 pub mod clip;
 
 use crate::frame::Frame;
 use crate::model::fold::softmax;
 use crate::model::manifest::ModelFiles;
-use crate::model::tract::{folded_encoder_plan, run_f32, Plan};
+use crate::infer::{self, Engine, InferenceConfig};
 use crate::model::{DescriptorSet, Folded, ModelError};
 use crate::preprocess::{prepare, InputSpec};
 
@@ -72,26 +72,36 @@ pub trait Classifier {
     fn folded(&self) -> &Folded;
 }
 
-/// An encoder ONNX under tract with its descriptor set folded into the graph.
-pub struct TractClassifier {
-    plan: Plan,
+/// An encoder ONNX with its descriptor set folded into the graph, on tract or ONNX Runtime.
+pub struct FoldedClassifier {
+    engine: Box<dyn Engine>,
     spec: InputSpec,
     folded: Folded,
     /// `encoder-name/descriptor-set-name`, for logs.
     pub name: String,
 }
 
-impl TractClassifier {
-    pub fn load(files: &ModelFiles, set: &DescriptorSet) -> Result<TractClassifier, ModelError> {
+impl FoldedClassifier {
+    /// Load on tract.
+    pub fn load(files: &ModelFiles, set: &DescriptorSet) -> Result<FoldedClassifier, ModelError> {
+        Self::load_with(files, set, &InferenceConfig::default())
+    }
+
+    pub fn load_with(files: &ModelFiles, set: &DescriptorSet, inference: &InferenceConfig) -> Result<FoldedClassifier, ModelError> {
         set.check_encoder(&files.manifest)?;
         let folded = Folded::new(set);
-        let plan = folded_encoder_plan(files, &folded)?;
-        Ok(TractClassifier {
-            plan,
+        let engine = infer::load(files, Some(&folded), inference)?;
+        Ok(FoldedClassifier {
+            engine,
             spec: files.manifest.input_spec(),
             folded,
             name: format!("{}/{}", files.manifest.name, set.name),
         })
+    }
+
+    /// What runs the model, for logs.
+    pub fn backend(&self) -> String {
+        self.engine.describe()
     }
 
     /// The manifest's preprocessing.
@@ -100,8 +110,8 @@ impl TractClassifier {
     }
 
     /// Run on an already prepared input tensor (benchmarks and parity tests).
-    pub fn classify_prepared(&self, data: Vec<f32>) -> Result<Classification, ClassifyError> {
-        let out = run_f32(&self.plan, data, &self.spec.shape()).map_err(|e| ClassifyError::Inference(format!("{e:#}")))?;
+    pub fn classify_prepared(&mut self, data: Vec<f32>) -> Result<Classification, ClassifyError> {
+        let out = self.engine.run(data).map_err(|e| ClassifyError::Inference(e.to_string()))?;
         let [emb, desc, class]: [Vec<f32>; 3] = out
             .try_into()
             .map_err(|o: Vec<_>| ClassifyError::Inference(format!("folded plan returned {} outputs, expected 3", o.len())))?;
@@ -109,7 +119,7 @@ impl TractClassifier {
     }
 }
 
-impl Classifier for TractClassifier {
+impl Classifier for FoldedClassifier {
     fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError> {
         self.classify_prepared(prepare(crop, &self.spec).data)
     }

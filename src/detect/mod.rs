@@ -1,10 +1,11 @@
-//! Face detection: the `FaceDetector` seam and its BlazeFace implementation under tract.
+//! Face detection: the `FaceDetector` seam and its BlazeFace implementation on an inference
+//! [`Engine`](crate::infer::Engine).
 
 pub mod blazeface;
 
 use crate::frame::{BBox, Frame, Point};
 use crate::model::manifest::{ModelFiles, Role};
-use crate::model::tract::{raw_plan, run_f32, Plan};
+use crate::infer::{self, Engine, InferenceConfig};
 use crate::model::ModelError;
 use crate::preprocess::{prepare, InputSpec};
 use blazeface::{decode, ssd_anchors, weighted_nms, Anchor, BlazeFaceOptions};
@@ -42,9 +43,9 @@ pub trait FaceDetector {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError>;
 }
 
-/// MediaPipe BlazeFace (short or full range) run by tract.
+/// MediaPipe BlazeFace (short or full range).
 pub struct BlazeFaceDetector {
-    plan: Plan,
+    engine: Box<dyn Engine>,
     spec: InputSpec,
     opts: BlazeFaceOptions,
     anchors: Vec<Anchor>,
@@ -55,29 +56,38 @@ pub struct BlazeFaceDetector {
 }
 
 impl BlazeFaceDetector {
+    /// Load on tract.
     pub fn load(files: &ModelFiles) -> Result<BlazeFaceDetector, ModelError> {
+        Self::load_with(files, &InferenceConfig::default())
+    }
+
+    pub fn load_with(files: &ModelFiles, inference: &InferenceConfig) -> Result<BlazeFaceDetector, ModelError> {
         files.expect_role(Role::Detector)?;
         let invalid = |reason: String| ModelError::Invalid { path: files.onnx_path.clone(), reason };
         let m = &files.manifest;
         let opts = m.detector.clone().ok_or_else(|| invalid("no [detector] table".into()))?;
         let spec = m.input_spec();
         let anchors = ssd_anchors(&opts, spec.width, spec.height);
-        let plan = raw_plan(files)?;
+        let engine = infer::load(files, None, inference)?;
         // Tell the two outputs apart by shape: [1, N, 4 + 2K] boxes and [1, N, 1] scores.
         let mut regressors_ix = None;
         let mut scores_ix = None;
-        for ix in 0..plan.model().outputs.len() {
-            let fact = plan.model().output_fact(ix).map_err(|e| invalid(format!("{e:#}")))?;
-            match fact.shape.as_concrete() {
-                Some(&[1, n, w]) if n == anchors.len() && w == 4 + 2 * opts.num_keypoints => regressors_ix = Some(ix),
-                Some(&[1, n, 1]) if n == anchors.len() => scores_ix = Some(ix),
-                other => return Err(invalid(format!("unexpected detector output shape {other:?} for {} anchors", anchors.len()))),
+        for (ix, shape) in engine.output_shapes().iter().enumerate() {
+            match shape[..] {
+                [1, n, w] if n == anchors.len() && w == 4 + 2 * opts.num_keypoints => regressors_ix = Some(ix),
+                [1, n, 1] if n == anchors.len() => scores_ix = Some(ix),
+                ref other => return Err(invalid(format!("unexpected detector output shape {other:?} for {} anchors", anchors.len()))),
             }
         }
         let (Some(regressors_ix), Some(scores_ix)) = (regressors_ix, scores_ix) else {
             return Err(invalid(format!("detector needs box and score outputs for {} anchors", anchors.len())));
         };
-        Ok(BlazeFaceDetector { plan, spec, opts, anchors, regressors_ix, scores_ix, name: m.name.clone() })
+        Ok(BlazeFaceDetector { engine, spec, opts, anchors, regressors_ix, scores_ix, name: m.name.clone() })
+    }
+
+    /// What runs the model, for logs.
+    pub fn backend(&self) -> String {
+        self.engine.describe()
     }
 
     pub fn options(&self) -> &BlazeFaceOptions {
@@ -93,7 +103,7 @@ impl BlazeFaceDetector {
 impl FaceDetector for BlazeFaceDetector {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
         let prepared = prepare(frame, &self.spec);
-        let outputs = run_f32(&self.plan, prepared.data, &prepared.shape).map_err(|e| DetectError::Inference(format!("{e:#}")))?;
+        let outputs = self.engine.run(prepared.data).map_err(|e| DetectError::Inference(e.to_string()))?;
         let (w, h) = (self.spec.width, self.spec.height);
         let raw = decode(&outputs[self.regressors_ix], &outputs[self.scores_ix], &self.anchors, &self.opts, w, h);
         let t = prepared.transform;

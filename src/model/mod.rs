@@ -28,6 +28,8 @@ pub enum ModelError {
     Mismatch { set: String, encoder: String, reason: String },
     #[error("{path}: tract could not load the model: {reason}")]
     Tract { path: PathBuf, reason: String },
+    #[error("{path}: {backend}: {reason}")]
+    Backend { path: PathBuf, backend: &'static str, reason: String },
     #[error("no embedded model named {0}")]
     UnknownEmbedded(String),
 }

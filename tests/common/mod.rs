@@ -30,3 +30,20 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 pub fn decode(path: &Path) -> cliper::frame::Frame {
     cliper::decode::decode_file(path).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The `cliper` binary under test. `CLIPER_TEST_RUNNER` (e.g. `qemu-aarch64 -L
+/// /usr/aarch64-linux-gnu`) is put in front of it: cargo's target runner only wraps the test
+/// binary, so a cross-compiled suite needs this to run the binary it spawns.
+pub fn cliper_command() -> std::process::Command {
+    let bin = env!("CARGO_BIN_EXE_cliper");
+    let runner = std::env::var("CLIPER_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => std::process::Command::new(bin),
+    }
+}
