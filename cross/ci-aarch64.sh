@@ -25,6 +25,8 @@ venv=target/ci-zig
 "$venv/bin/pip" install -q ziglang==0.17.1
 command -v cargo-zigbuild >/dev/null || cargo install --locked cargo-zigbuild --version 0.24.1
 export PATH="$PWD/$venv/bin:$PATH"
+. cross/zig-bindgen-env.sh
+zig_bindgen_env aarch64
 
 stamp "library tests under qemu-aarch64"
 cargo-zigbuild test --release --locked --target "$target.2.31" --lib 2>&1
@@ -38,7 +40,7 @@ bash cross/release.sh aarch64
 tarball=$(ls dist/cliper-*-aarch64-linux-gnu.tar.gz)
 
 stamp "classify: aarch64 (qemu) vs x86-64"
-[ -x target/debug/cliper ] || cargo build --locked
+[ -x target/debug/cliper ] || env -u BINDGEN_EXTRA_CLANG_ARGS cargo build --locked
 arm=("${qemu[@]}" "target/$target/release/cliper")
 # The model path on the committed face crops (no detection or alignment): within 1e-4.
 RUST_LOG=warn target/debug/cliper classify --aligned --json tests/fixtures/faces > target/aligned-x86_64.jsonl

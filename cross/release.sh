@@ -14,10 +14,12 @@ epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 features=()
 [ -n "${CARGO_FEATURES:-}" ] && features=(--features "$CARGO_FEATURES")
 [ $# -gt 0 ] || set -- aarch64
+. cross/zig-bindgen-env.sh
 
 for arch in "$@"; do
   case "$arch" in aarch64|x86_64) ;; *) echo "release: unknown architecture $arch (aarch64, x86_64)" >&2; exit 2;; esac
   target=$arch-unknown-linux-gnu
+  zig_bindgen_env "$arch"
   cargo zigbuild --release --locked --target "$target.$glibc" --bin cliper "${features[@]}"
   bin=target/$target/release/cliper
 
