@@ -44,7 +44,10 @@ def main():
         worst_prob = max(worst_prob, d)
         if d > args.tol:
             problems.append(f"{where}: probabilities differ by {d:.3g} (limit {args.tol:g})")
-        worst_score = max(worst_score, abs(x["detection_score"] - y["detection_score"]))
+        if x.get("detection_score") is not None and y.get("detection_score") is not None:
+            worst_score = max(worst_score, abs(x["detection_score"] - y["detection_score"]))
+        elif (x.get("detection_score") is None) != (y.get("detection_score") is None):
+            problems.append(f"{where}: detection score on one side only")
         worst_box = max(worst_box, max(abs(p - q) for p, q in zip(x["bbox"], y["bbox"])))
     print(f"{len(a)} faces compared: max |Δprob| {worst_prob:.2e}, max |Δdetection score| {worst_score:.2e}, "
           f"max |Δbox| {worst_box:.2e} px")
