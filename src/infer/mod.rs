@@ -56,15 +56,6 @@ pub enum BackendKind {
     Ort,
 }
 
-impl BackendKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Tract => "tract",
-            BackendKind::Ort => "ort",
-        }
-    }
-}
-
 /// An ONNX Runtime execution provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]

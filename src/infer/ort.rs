@@ -15,10 +15,10 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::Session;
 use ort::value::Tensor;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// The ONNX Runtime environment: one per process, created by the first engine.
-static ENVIRONMENT: OnceLock<Mutex<Option<(PathBuf, ort::environment::Environment)>>> = OnceLock::new();
+static ENVIRONMENT: Mutex<Option<(PathBuf, ort::environment::Environment)>> = Mutex::new(None);
 
 /// The library to load: the config's, else `$ORT_DYLIB_PATH`, else the loader's search path.
 fn library_path(opts: &OrtOptions) -> PathBuf {
@@ -30,7 +30,7 @@ fn library_path(opts: &OrtOptions) -> PathBuf {
 
 fn environment(opts: &OrtOptions) -> Result<ort::environment::Environment, String> {
     let library = library_path(opts);
-    let mut slot = ENVIRONMENT.get_or_init(|| Mutex::new(None)).lock().map_err(|_| "ONNX Runtime set-up panicked earlier".to_string())?;
+    let mut slot = ENVIRONMENT.lock().map_err(|_| "ONNX Runtime set-up panicked earlier".to_string())?;
     if let Some((loaded, env)) = slot.as_ref() {
         // dlopen happens once per process; a second path cannot take effect.
         if *loaded != library {
