@@ -3,9 +3,14 @@
 //!
 //! Pure geometry plus one bilinear resampling pass; no model knowledge. The encoder's own
 //! resize rule (manifest) is applied afterwards to the aligned crop.
+//!
+//! The crop stays in floating point and the trigonometry is done in f64. The detector's
+//! keypoints differ between builds by ~1e-4 px (tract's matrix kernels sum in a different
+//! order on x86-64 and aarch64); an 8-bit crop turned that into whole-level flips of a few
+//! dozen pixels and moved probabilities by up to 9.5e-4, a float crop follows it smoothly.
 
 use crate::frame::{BBox, Frame, Point};
-use crate::preprocess::sample_bilinear_zero;
+use crate::preprocess::{sample_bilinear_zero, FloatImage};
 
 /// How aligned crops are cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +47,8 @@ pub struct CropGeometry {
 
 /// Roll angle of the line from the first eye keypoint to the second, in radians.
 pub fn eye_angle(first_eye: Point, second_eye: Point) -> f32 {
-    (second_eye.y - first_eye.y).atan2(second_eye.x - first_eye.x)
+    // In f64 so the platform's single-precision libm cannot round differently.
+    ((second_eye.y - first_eye.y) as f64).atan2((second_eye.x - first_eye.x) as f64) as f32
 }
 
 /// The square cut for a face box with optional roll.
@@ -54,26 +60,31 @@ pub fn crop_geometry(bbox: &BBox, eyes: Option<(Point, Point)>, opts: &AlignOpti
     CropGeometry { center: bbox.center(), side: bbox.w.max(bbox.h) * (1.0 + 2.0 * opts.margin), angle }
 }
 
-/// Resample the rotated square `g` of `frame` into a `size × size` image; outside the
-/// frame is black.
-pub fn extract(frame: &Frame, g: &CropGeometry, size: u32) -> Frame {
-    let size = size.max(1);
-    let (sin, cos) = g.angle.sin_cos();
+/// Resample the rotated square `g` of `frame` into a `size × size` float image (0..255, not
+/// rounded); outside the frame is black.
+pub fn extract(frame: &Frame, g: &CropGeometry, size: u32) -> FloatImage {
+    let size = size.max(1) as usize;
+    let (sin, cos) = (g.angle as f64).sin_cos();
+    let (sin, cos) = (sin as f32, cos as f32);
     let step = g.side / size as f32;
     let mut px = [0f32; 3];
-    image::RgbImage::from_fn(size, size, |u, v| {
-        // Offset of the output pixel centre from the crop centre, in frame pixels.
-        let dx = (u as f32 + 0.5) * step - g.side / 2.0;
-        let dy = (v as f32 + 0.5) * step - g.side / 2.0;
-        let sx = g.center.x + dx * cos - dy * sin;
-        let sy = g.center.y + dx * sin + dy * cos;
-        sample_bilinear_zero(frame, sx, sy, &mut px);
-        image::Rgb(px.map(|c| c.round().clamp(0.0, 255.0) as u8))
-    })
+    let mut data = Vec::with_capacity(size * size * 3);
+    for v in 0..size {
+        for u in 0..size {
+            // Offset of the output pixel centre from the crop centre, in frame pixels.
+            let dx = (u as f32 + 0.5) * step - g.side / 2.0;
+            let dy = (v as f32 + 0.5) * step - g.side / 2.0;
+            let sx = g.center.x + dx * cos - dy * sin;
+            let sy = g.center.y + dx * sin + dy * cos;
+            sample_bilinear_zero(frame, sx, sy, &mut px);
+            data.extend_from_slice(&px);
+        }
+    }
+    FloatImage { width: size, height: size, data }
 }
 
 /// Align one face: geometry from the box and eyes, then resampling.
-pub fn align(frame: &Frame, bbox: &BBox, eyes: Option<(Point, Point)>, opts: &AlignOptions) -> (Frame, CropGeometry) {
+pub fn align(frame: &Frame, bbox: &BBox, eyes: Option<(Point, Point)>, opts: &AlignOptions) -> (FloatImage, CropGeometry) {
     let g = crop_geometry(bbox, eyes, opts);
     (extract(frame, &g, opts.size), g)
 }
@@ -101,7 +112,8 @@ mod tests {
         // Output row v samples source column 39 - v whatever the output column.
         for v in 0..16 {
             for u in [0, 7, 15] {
-                assert_eq!(crop.get_pixel(u, v)[0] as u32, (39 - v) * 4, "u={u} v={v}");
+                let want = ((39 - v) * 4) as f32;
+                assert!((crop.pixel(u, v)[0] - want).abs() < 1e-3, "u={u} v={v}: {:?}, want {want}", crop.pixel(u, v));
             }
         }
     }
@@ -117,7 +129,22 @@ mod tests {
         let frame = image::RgbImage::from_pixel(4, 4, image::Rgb([255, 255, 255]));
         let g = CropGeometry { center: Point { x: 0.0, y: 0.0 }, side: 8.0, angle: 0.3 };
         let crop = extract(&frame, &g, 8);
-        assert_eq!(crop.get_pixel(0, 0)[0], 0);
-        assert_eq!(crop.get_pixel(5, 5)[0], 255);
+        assert_eq!(crop.pixel(0, 0)[0], 0.0);
+        assert_eq!(crop.pixel(5, 5)[0], 255.0);
+    }
+
+    #[test]
+    fn a_sub_pixel_shift_moves_the_crop_smoothly() {
+        // Detector keypoints differ between builds by ~1e-4 px. With a ramp of 3 levels per
+        // pixel the crop must move by ~3e-4 levels, not flip some pixels by a whole level.
+        let frame = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 3) as u8, (y * 3) as u8, 0]));
+        let g = CropGeometry { center: Point { x: 31.3, y: 30.7 }, side: 20.0, angle: 0.2 };
+        let mut moved = g;
+        moved.center.x += 1e-4;
+        moved.angle += 1e-6;
+        let (a, b) = (extract(&frame, &g, 24), extract(&frame, &moved, 24));
+        let worst = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(worst < 2e-3, "a 1e-4 px shift changed a crop value by {worst}");
+        assert!(a.data.iter().any(|v| v.fract() != 0.0), "the crop was rounded");
     }
 }

@@ -92,7 +92,10 @@ impl InputTransform {
     }
 }
 
-/// A 3-channel float image in HWC order, values in 0..255.
+/// A 3-channel float image in HWC order, values in 0..255. Aligned face crops are kept in
+/// this form: resampling a rotated crop and rounding it to 8 bits would turn detector noise
+/// far below a pixel (different SIMD kernels on x86-64 and aarch64) into whole-level flips of
+/// scattered pixels, which move class probabilities by up to 1e-3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloatImage {
     pub width: usize,
@@ -109,8 +112,116 @@ impl FloatImage {
         }
     }
 
+    /// The three channel values of pixel `(x, y)`; the caller keeps `x, y` in bounds.
+    pub fn pixel(&self, x: usize, y: usize) -> [f32; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+
     fn at(&self, x: usize, y: usize, c: usize) -> f32 {
         self.data[(y * self.width + x) * 3 + c]
+    }
+}
+
+/// An RGB image the resize rules can read: 8-bit frames and float crops.
+pub trait RgbSource {
+    /// Width and height in pixels.
+    fn dims(&self) -> (usize, usize);
+    /// Channel `c` of pixel `(x, y)` in 0..255; the caller keeps `x, y` in bounds.
+    fn value(&self, x: usize, y: usize, c: usize) -> f32;
+    /// The whole image as floats.
+    fn to_float(&self) -> FloatImage;
+    /// Catmull-Rom resize to `w × h` (see [`ResizeRule::ShorterCenterCropBicubic`]). An 8-bit
+    /// frame comes back rounded to 8 bits, as PIL's does; a float crop keeps its fractions.
+    fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage;
+}
+
+impl RgbSource for Frame {
+    fn dims(&self) -> (usize, usize) {
+        (self.width() as usize, self.height() as usize)
+    }
+
+    fn value(&self, x: usize, y: usize, c: usize) -> f32 {
+        self.as_raw()[(y * self.width() as usize + x) * 3 + c] as f32
+    }
+
+    fn to_float(&self) -> FloatImage {
+        FloatImage::from_frame(self)
+    }
+
+    fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage {
+        FloatImage::from_frame(&image::imageops::resize(self, w, h, image::imageops::FilterType::CatmullRom))
+    }
+}
+
+impl RgbSource for FloatImage {
+    fn dims(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
+    fn value(&self, x: usize, y: usize, c: usize) -> f32 {
+        self.at(x, y, c)
+    }
+
+    fn to_float(&self) -> FloatImage {
+        self.clone()
+    }
+
+    fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage {
+        // The image crate clamps float pixels to 0..1 while resampling, so scale there and back.
+        let unit: Vec<f32> = self.data.iter().map(|v| v / 255.0).collect();
+        let out = match image::Rgb32FImage::from_raw(self.width as u32, self.height as u32, unit) {
+            Some(img) => image::imageops::resize(&img, w, h, image::imageops::FilterType::CatmullRom).into_raw(),
+            // Only a malformed FloatImage (data shorter than width × height × 3) gets here.
+            None => vec![0.0; (w * h * 3) as usize],
+        };
+        FloatImage { width: w as usize, height: h as usize, data: out.into_iter().map(|v| v * 255.0).collect() }
+    }
+}
+
+/// A face crop or frame handed to a classifier: 8-bit (decoded files, whole frames) or float
+/// (aligned crops). Classifiers are trait objects, so the two kinds travel as one enum.
+#[derive(Debug, Clone, Copy)]
+pub enum CropRef<'a> {
+    Bytes(&'a Frame),
+    Float(&'a FloatImage),
+}
+
+impl CropRef<'_> {
+    /// Width and height in pixels.
+    pub fn dims(&self) -> (usize, usize) {
+        match self {
+            CropRef::Bytes(f) => f.dims(),
+            CropRef::Float(f) => f.dims(),
+        }
+    }
+
+    /// Channel `c` of pixel `(x, y)` in 0..255; the caller keeps `x, y` in bounds.
+    pub fn value(&self, x: usize, y: usize, c: usize) -> f32 {
+        match self {
+            CropRef::Bytes(f) => f.value(x, y, c),
+            CropRef::Float(f) => f.value(x, y, c),
+        }
+    }
+
+    /// [`prepare`] for either kind.
+    pub fn prepare(&self, spec: &InputSpec) -> Prepared {
+        match self {
+            CropRef::Bytes(f) => prepare(*f, spec),
+            CropRef::Float(f) => prepare(*f, spec),
+        }
+    }
+}
+
+impl<'a> From<&'a Frame> for CropRef<'a> {
+    fn from(f: &'a Frame) -> Self {
+        CropRef::Bytes(f)
+    }
+}
+
+impl<'a> From<&'a FloatImage> for CropRef<'a> {
+    fn from(f: &'a FloatImage) -> Self {
+        CropRef::Float(f)
     }
 }
 
@@ -124,17 +235,18 @@ pub struct Prepared {
 }
 
 /// Resize `img` by `spec.resize`, then normalise and lay out as `spec` says.
-pub fn prepare(img: &Frame, spec: &InputSpec) -> Prepared {
+pub fn prepare<I: RgbSource + ?Sized>(img: &I, spec: &InputSpec) -> Prepared {
     let (resized, transform) = resize(img, spec.resize, spec.width, spec.height);
     Prepared { data: normalize(&resized, spec), shape: spec.shape(), transform }
 }
 
 /// Apply a resize rule; returns the resized float image and the mapping back to `img`.
-pub fn resize(img: &Frame, rule: ResizeRule, out_w: usize, out_h: usize) -> (FloatImage, InputTransform) {
-    let (w, h) = (img.width() as f32, img.height() as f32);
+pub fn resize<I: RgbSource + ?Sized>(img: &I, rule: ResizeRule, out_w: usize, out_h: usize) -> (FloatImage, InputTransform) {
+    let (w, h) = img.dims();
+    let (w, h) = (w as f32, h as f32);
     match rule {
         ResizeRule::PadSquareTfBilinear => {
-            let (padded, pad_left, pad_top) = pad_square_centered(&FloatImage::from_frame(img));
+            let (padded, pad_left, pad_top) = pad_square_centered(&img.to_float());
             let side = padded.width as f32;
             let out = tf_resize_bilinear(&padded, out_w, out_h);
             let (sx, sy) = (out_w as f32 / side, out_h as f32 / side);
@@ -218,25 +330,25 @@ pub fn tf_resize_bilinear(img: &FloatImage, out_w: usize, out_h: usize) -> Float
 
 /// Bilinear sample with half-pixel centres (pixel `i` covers `[i, i + 1)`); pixels
 /// outside the image are black.
-pub fn sample_bilinear_zero(img: &Frame, sx: f32, sy: f32, out: &mut [f32; 3]) {
+pub fn sample_bilinear_zero<I: RgbSource + ?Sized>(img: &I, sx: f32, sy: f32, out: &mut [f32; 3]) {
     sample_bilinear_index(img, sx - 0.5, sy - 0.5, out)
 }
 
 /// Bilinear sample at continuous pixel *indices* (pixel `i` sits at `i`); outside the image
 /// is black, like OpenCV's `warpAffine`/`warpPerspective` with a constant zero border.
-pub fn sample_bilinear_index(img: &Frame, fx: f32, fy: f32, out: &mut [f32; 3]) {
-    let (w, h) = (img.width() as i64, img.height() as i64);
+pub fn sample_bilinear_index<I: RgbSource + ?Sized>(img: &I, fx: f32, fy: f32, out: &mut [f32; 3]) {
+    let (w, h) = img.dims();
+    let (w, h) = (w as i64, h as i64);
     let x0 = fx.floor();
     let y0 = fy.floor();
     let ax = fx - x0;
     let ay = fy - y0;
     let (x0, y0) = (x0 as i64, y0 as i64);
-    let raw = img.as_raw();
     let px = |x: i64, y: i64, c: usize| -> f32 {
         if x < 0 || y < 0 || x >= w || y >= h {
             0.0
         } else {
-            raw[((y * w + x) * 3) as usize + c] as f32
+            img.value(x as usize, y as usize, c)
         }
     };
     for (c, o) in out.iter_mut().enumerate() {
@@ -257,7 +369,7 @@ enum SampleGrid {
 }
 
 /// Resample `img` into an `out_w × out_h` image through the inverse of `t`.
-fn warp_bilinear(img: &Frame, out_w: usize, out_h: usize, t: &InputTransform, grid: SampleGrid) -> FloatImage {
+fn warp_bilinear<I: RgbSource + ?Sized>(img: &I, out_w: usize, out_h: usize, t: &InputTransform, grid: SampleGrid) -> FloatImage {
     let mut data = vec![0f32; out_w * out_h * 3];
     let mut px = [0f32; 3];
     for y in 0..out_h {
@@ -283,8 +395,9 @@ fn warp_bilinear(img: &Frame, out_w: usize, out_h: usize, t: &InputTransform, gr
 /// is torchvision's (`Resize(size)` + `CenterCrop(size)`, which CLIP and CLIPER use): the longer
 /// side becomes `floor(size × long / short)`, and the crop starts at `round((len − size) / 2)`
 /// with halves to even (Python's `round`). Rounding either differently shifts the crop by a pixel.
-fn shorter_center_crop_bicubic(img: &Frame, out_w: usize, out_h: usize) -> (FloatImage, InputTransform) {
-    let (iw, ih) = (img.width().max(1) as u64, img.height().max(1) as u64);
+fn shorter_center_crop_bicubic<I: RgbSource + ?Sized>(img: &I, out_w: usize, out_h: usize) -> (FloatImage, InputTransform) {
+    let (iw, ih) = img.dims();
+    let (iw, ih) = (iw.max(1) as u64, ih.max(1) as u64);
     let (w, h) = (iw as f32, ih as f32);
     // The side that needs the larger scale is resized to its target exactly; the other follows.
     let (rw, rh) = if (out_w as u64) * ih >= (out_h as u64) * iw {
@@ -293,14 +406,13 @@ fn shorter_center_crop_bicubic(img: &Frame, out_w: usize, out_h: usize) -> (Floa
         (((out_h as u64 * iw) / ih).max(out_w as u64), out_h as u64)
     };
     let (rw, rh) = (rw as u32, rh as u32);
-    let resized = image::imageops::resize(img, rw, rh, image::imageops::FilterType::CatmullRom);
+    let resized = img.resize_catmull_rom(rw, rh);
     let left = ((rw as usize - out_w) as f64 / 2.0).round_ties_even() as usize;
     let top = ((rh as usize - out_h) as f64 / 2.0).round_ties_even() as usize;
     let mut data = Vec::with_capacity(out_w * out_h * 3);
     for y in 0..out_h {
         for x in 0..out_w {
-            let p = resized.get_pixel((x + left) as u32, (y + top) as u32);
-            data.extend(p.0.iter().map(|&v| v as f32));
+            data.extend(resized.pixel(x + left, y + top));
         }
     }
     let t = InputTransform {
@@ -413,5 +525,24 @@ mod tests {
         let (out, _) = resize(&img(40, 20, |x, _| if x < 20 { [0; 3] } else { [255; 3] }), ResizeRule::ShorterCenterCropBicubic, 10, 10);
         assert_eq!((out.width, out.height), (10, 10));
         assert!(out.at(0, 5, 0) < 10.0 && out.at(9, 5, 0) > 245.0);
+    }
+
+    #[test]
+    fn float_and_byte_images_resize_alike_but_floats_keep_fractions() {
+        // A textured 8-bit image and the same values as floats: every rule agrees within the
+        // 8-bit rounding, and the float bicubic result is not rounded.
+        let bytes = img(37, 23, |x, y| [((x * 7 + y * 3) % 256) as u8, (x * y % 251) as u8, ((x + y) * 11 % 256) as u8]);
+        let floats = FloatImage::from_frame(&bytes);
+        for rule in [ResizeRule::PadSquareTfBilinear, ResizeRule::LetterboxBilinear, ResizeRule::StretchBilinear, ResizeRule::ShorterCenterCropBicubic] {
+            let (a, ta) = resize(&bytes, rule, 16, 16);
+            let (b, tb) = resize(&floats, rule, 16, 16);
+            assert_eq!(ta, tb, "{rule:?}");
+            let worst = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            let bound = if rule == ResizeRule::ShorterCenterCropBicubic { 0.5 + 1e-3 } else { 0.0 };
+            assert!(worst <= bound, "{rule:?}: bytes and floats differ by {worst}");
+        }
+        let (b, _) = resize(&floats, ResizeRule::ShorterCenterCropBicubic, 16, 16);
+        assert!(b.data.iter().any(|v| v.fract() != 0.0), "float bicubic output was rounded");
+        assert!(b.data.iter().all(|v| (0.0..=255.0).contains(v)), "float bicubic left 0..255");
     }
 }

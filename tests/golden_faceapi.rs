@@ -5,7 +5,7 @@
 use crate::common::*;
 use cliper::classify::{Classifier, FoldedClassifier};
 use cliper::model::embedded;
-use cliper::preprocess::prepare;
+use cliper::preprocess::{prepare, CropRef};
 
 fn classifier() -> FoldedClassifier {
     let set = embedded::descriptor_set("faceapi_expression").expect("descriptors");
@@ -40,7 +40,8 @@ fn probabilities_match_face_api_on_real_face_crops() {
     let (mut worst_prob, mut worst_emb) = (0f32, 0f32);
     for face in faces {
         let file = face["file"].as_str().expect("file");
-        let result = c.classify(&decode(&fixture(&format!("faces/{file}")))).expect("classify");
+        let crop = decode(&fixture(&format!("faces/{file}")));
+        let result = c.classify(CropRef::from(&crop)).expect("classify");
         let want: Vec<f32> = labels.iter().map(|l| face["probs"][l].as_f64().expect("prob") as f32).collect();
         let want_emb: Vec<f32> = face["embedding"].as_array().expect("emb").iter().map(|v| v.as_f64().expect("f") as f32).collect();
         let dp = max_abs_diff(&result.probs, &want);

@@ -3,12 +3,11 @@
 
 pub mod clip;
 
-use crate::frame::Frame;
 use crate::model::fold::softmax;
 use crate::model::manifest::ModelFiles;
 use crate::infer::{self, Engine, InferenceConfig};
 use crate::model::{DescriptorSet, Folded, ModelError};
-use crate::preprocess::{prepare, InputSpec};
+use crate::preprocess::{CropRef, InputSpec};
 
 /// Scores for one face crop.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +66,8 @@ pub enum ClassifyError {
 
 /// Scores a face crop against a descriptor set.
 pub trait Classifier {
-    fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError>;
+    /// Score one crop: an 8-bit image (a decoded file, a whole frame) or an aligned float crop.
+    fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError>;
     /// The matrices behind the scores: labels, descriptor names and clip-level scoring.
     fn folded(&self) -> &Folded;
 }
@@ -120,8 +120,8 @@ impl FoldedClassifier {
 }
 
 impl Classifier for FoldedClassifier {
-    fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError> {
-        self.classify_prepared(prepare(crop, &self.spec).data)
+    fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError> {
+        self.classify_prepared(crop.prepare(&self.spec).data)
     }
 
     fn folded(&self) -> &Folded {

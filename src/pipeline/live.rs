@@ -279,7 +279,7 @@ impl<'c> Inference<'c> {
         let t = Instant::now();
         for (det, &id) in detections.iter().zip(&update.ids) {
             let (crop, _) = align(&frame.image, &det.bbox, det.eyes(), &self.cfg.align);
-            let c = match classifier.classify(&crop) {
+            let c = match classifier.classify((&crop).into()) {
                 Ok(c) => c,
                 Err(e) => {
                     self.report(&e.to_string());
@@ -390,6 +390,7 @@ mod tests {
     use crate::classify::ClassifyError;
     use crate::detect::{DetectError, Detection};
     use crate::frame::{Frame, Point};
+    use crate::preprocess::CropRef;
     use crate::publish::PublishError;
     use std::sync::Mutex;
 
@@ -438,10 +439,11 @@ mod tests {
         delay: Duration,
     }
     impl Classifier for ByBrightness {
-        fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError> {
+        fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError> {
             std::thread::sleep(self.delay);
-            let v = crop.get_pixel(crop.width() / 2, crop.height() / 2)[0];
-            let logits = if v > 128 { vec![5.0, 0.0] } else { vec![0.0, 5.0] };
+            let (w, h) = crop.dims();
+            let v = crop.value(w / 2, h / 2, 0);
+            let logits = if v > 128.0 { vec![5.0, 0.0] } else { vec![0.0, 5.0] };
             Ok(Classification::from_logits(vec![1.0, 0.0], logits.clone(), logits))
         }
         fn folded(&self) -> &Folded {

@@ -75,7 +75,7 @@ impl StillPipeline {
         let Some(detector) = self.detector.as_mut() else {
             let t = Instant::now();
             let classification =
-                self.classifier.classify(frame).map_err(|source| PipelineError::Classify { path: label.to_owned(), source })?;
+                self.classifier.classify(frame.into()).map_err(|source| PipelineError::Classify { path: label.to_owned(), source })?;
             self.times.classify += t.elapsed();
             let bbox = BBox { x: 0.0, y: 0.0, w: frame.width() as f32, h: frame.height() as f32 };
             return Ok(vec![FaceResult { face: 0, bbox, detection_score: None, keypoints: vec![], classification }]);
@@ -90,7 +90,7 @@ impl StillPipeline {
             self.times.align += t.elapsed();
             let t = Instant::now();
             let classification =
-                self.classifier.classify(&crop).map_err(|source| PipelineError::Classify { path: label.to_owned(), source })?;
+                self.classifier.classify((&crop).into()).map_err(|source| PipelineError::Classify { path: label.to_owned(), source })?;
             self.times.classify += t.elapsed();
             results.push(FaceResult {
                 face,
@@ -110,6 +110,7 @@ mod tests {
     use crate::classify::Classification;
     use crate::detect::Detection;
     use crate::model::Folded;
+    use crate::preprocess::CropRef;
 
     /// Reports fixed detections.
     struct FakeDetector(Vec<Detection>);
@@ -126,12 +127,13 @@ mod tests {
         fail: bool,
     }
     impl Classifier for RednessClassifier {
-        fn classify(&mut self, crop: &Frame) -> Result<Classification, ClassifyError> {
+        fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError> {
             if self.fail {
                 return Err(ClassifyError::Inference("boom".into()));
             }
-            self.sizes.push(crop.dimensions());
-            let red = crop.pixels().map(|p| p[0] as f32).sum::<f32>() / (crop.width() * crop.height()) as f32;
+            let (w, h) = crop.dims();
+            self.sizes.push((w as u32, h as u32));
+            let red = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| crop.value(x, y, 0)).sum::<f32>() / (w * h) as f32;
             Ok(Classification::from_logits(vec![red], vec![red, 255.0 - red], vec![red, 255.0 - red]))
         }
         fn folded(&self) -> &Folded {
