@@ -7,6 +7,7 @@
 //! differences in resampling move probabilities more than quantisation does.
 
 use crate::frame::Frame;
+use std::borrow::Cow;
 use serde::Deserialize;
 
 /// How an image is brought to the model's input size (see docs/model-contract.md).
@@ -129,8 +130,8 @@ pub trait RgbSource {
     fn dims(&self) -> (usize, usize);
     /// Channel `c` of pixel `(x, y)` in 0..255; the caller keeps `x, y` in bounds.
     fn value(&self, x: usize, y: usize, c: usize) -> f32;
-    /// The whole image as floats.
-    fn to_float(&self) -> FloatImage;
+    /// The whole image as floats (borrowed when it already is).
+    fn to_float(&self) -> Cow<'_, FloatImage>;
     /// Catmull-Rom resize to `w × h` (see [`ResizeRule::ShorterCenterCropBicubic`]). An 8-bit
     /// frame comes back rounded to 8 bits, as PIL's does; a float crop keeps its fractions.
     fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage;
@@ -145,8 +146,8 @@ impl RgbSource for Frame {
         self.as_raw()[(y * self.width() as usize + x) * 3 + c] as f32
     }
 
-    fn to_float(&self) -> FloatImage {
-        FloatImage::from_frame(self)
+    fn to_float(&self) -> Cow<'_, FloatImage> {
+        Cow::Owned(FloatImage::from_frame(self))
     }
 
     fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage {
@@ -163,8 +164,8 @@ impl RgbSource for FloatImage {
         self.at(x, y, c)
     }
 
-    fn to_float(&self) -> FloatImage {
-        self.clone()
+    fn to_float(&self) -> Cow<'_, FloatImage> {
+        Cow::Borrowed(self)
     }
 
     fn resize_catmull_rom(&self, w: u32, h: u32) -> FloatImage {
@@ -246,7 +247,8 @@ pub fn resize<I: RgbSource + ?Sized>(img: &I, rule: ResizeRule, out_w: usize, ou
     let (w, h) = (w as f32, h as f32);
     match rule {
         ResizeRule::PadSquareTfBilinear => {
-            let (padded, pad_left, pad_top) = pad_square_centered(&img.to_float());
+            let float = img.to_float();
+            let (padded, pad_left, pad_top) = pad_square_centered(&float);
             let side = padded.width as f32;
             let out = tf_resize_bilinear(&padded, out_w, out_h);
             let (sx, sy) = (out_w as f32 / side, out_h as f32 / side);
@@ -274,10 +276,10 @@ pub fn resize<I: RgbSource + ?Sized>(img: &I, rule: ResizeRule, out_w: usize, ou
 /// face-api's `padToSquare(img, isCenterImage = true)`: the shorter axis gets
 /// `round(diff / 2)` black rows/columns appended after the image and the rest before it.
 /// Returns the padded image and the left and top padding.
-pub fn pad_square_centered(img: &FloatImage) -> (FloatImage, usize, usize) {
+pub fn pad_square_centered(img: &FloatImage) -> (Cow<'_, FloatImage>, usize, usize) {
     let (w, h) = (img.width, img.height);
     if w == h {
-        return (img.clone(), 0, 0);
+        return (Cow::Borrowed(img), 0, 0);
     }
     let diff = w.abs_diff(h);
     // JavaScript's Math.round rounds halves up.
@@ -290,7 +292,7 @@ pub fn pad_square_centered(img: &FloatImage) -> (FloatImage, usize, usize) {
         let dst = ((y + top) * side + left) * 3;
         data[dst..dst + w * 3].copy_from_slice(&img.data[y * w * 3..(y + 1) * w * 3]);
     }
-    (FloatImage { width: side, height: side, data }, left, top)
+    (Cow::Owned(FloatImage { width: side, height: side, data }), left, top)
 }
 
 /// TensorFlow's bilinear resize with `alignCorners = false, halfPixelCenters = false`,
@@ -458,12 +460,14 @@ mod tests {
     #[test]
     fn pad_square_puts_the_rounded_half_after_the_image() {
         // 3 wide, 6 tall: diff 3, round(1.5) = 2 columns after, 1 before.
-        let (p, left, top) = pad_square_centered(&FloatImage::from_frame(&img(3, 6, |_, _| [9, 9, 9])));
+        let src = FloatImage::from_frame(&img(3, 6, |_, _| [9, 9, 9]));
+        let (p, left, top) = pad_square_centered(&src);
         assert_eq!((p.width, p.height, left, top), (6, 6, 1, 0));
         let row: Vec<f32> = (0..6).map(|x| p.at(x, 2, 0)).collect();
         assert_eq!(row, vec![0.0, 9.0, 9.0, 9.0, 0.0, 0.0]);
         // Wider than tall pads rows instead.
-        let (p, left, top) = pad_square_centered(&FloatImage::from_frame(&img(5, 2, |_, _| [1, 1, 1])));
+        let src = FloatImage::from_frame(&img(5, 2, |_, _| [1, 1, 1]));
+        let (p, left, top) = pad_square_centered(&src);
         assert_eq!((p.width, left, top), (5, 0, 1));
         let col: Vec<f32> = (0..5).map(|y| p.at(0, y, 0)).collect();
         assert_eq!(col, vec![0.0, 1.0, 1.0, 0.0, 0.0]);
