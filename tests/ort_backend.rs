@@ -79,8 +79,8 @@ fn assert_same_scores(files: &ModelFiles, set: &DescriptorSet, crops: &[cliper::
     let mut onnxrt = FoldedClassifier::load_with(files, set, &cpu()).expect("ort");
     let (mut worst_prob, mut worst_logit) = (0f32, 0f32);
     for crop in crops {
-        let a = tract.classify(crop).expect("tract");
-        let b = onnxrt.classify(crop).expect("ort");
+        let a = tract.classify(crop.into()).expect("tract");
+        let b = onnxrt.classify(crop.into()).expect("ort");
         worst_prob = worst_prob.max(max_abs_diff(&a.probs, &b.probs));
         // Cosine logits are ×100: compare relative to their size.
         let scale = a.descriptor_logits.iter().fold(1f32, |m, v| m.max(v.abs()));
@@ -143,7 +143,7 @@ fn an_unavailable_provider_is_an_error_unless_fallback_is_allowed() {
     assert!(fallback.backend().ends_with("[cpu]"), "only the CPU provider took: {}", fallback.backend());
     let mut tract = FoldedClassifier::load(&files, &set).expect("tract");
     let crop = &face_crops()[0];
-    let d = max_abs_diff(&tract.classify(crop).expect("tract").probs, &fallback.classify(crop).expect("ort").probs);
+    let d = max_abs_diff(&tract.classify(crop.into()).expect("tract").probs, &fallback.classify(crop.into()).expect("ort").probs);
     assert!(d <= 1e-4, "fallback scores like tract: {d}");
 }
 

@@ -101,6 +101,9 @@ pub struct OrtEngine {
     describe: String,
 }
 
+/// One output tensor: its shape and its data.
+type ShapedOutput = (Vec<usize>, Vec<f32>);
+
 impl OrtEngine {
     pub fn load(files: &ModelFiles, folded: Option<&Folded>, opts: &OrtOptions) -> Result<OrtEngine, ModelError> {
         let path = &files.onnx_path;
@@ -153,7 +156,7 @@ impl OrtEngine {
         Ok(self.run_with_shapes(input)?.into_iter().map(|(s, _)| s).collect())
     }
 
-    fn run_with_shapes(&mut self, input: Vec<f32>) -> Result<Vec<(Vec<usize>, Vec<f32>)>, EngineError> {
+    fn run_with_shapes(&mut self, input: Vec<f32>) -> Result<Vec<ShapedOutput>, EngineError> {
         let err = |e: ort::Error| EngineError(e.to_string());
         let tensor = Tensor::from_array((self.input_shape.clone(), input)).map_err(err)?;
         let outputs = self.session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(err)?;
