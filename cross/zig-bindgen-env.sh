@@ -1,4 +1,4 @@
-# Sourced by cross/release.sh and cross/ci-aarch64.sh: `zig_bindgen_env ARCH` points bindgen
+# Sourced by cross/release.sh and cross/ci-release.sh: `zig_bindgen_env ARCH` points bindgen
 # (v4l2-sys-mit's build script) at zig's own headers for ARCH's glibc target.
 # cargo-zigbuild passes `-nostdinc` plus the include directories it collects from `zig cc`
 # to bindgen; on a fresh machine that collection came back empty and bindgen could not find

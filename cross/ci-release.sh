@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# The aarch64 part of CI (called by .ci/run after the x86-64 tests, whose target/debug/cliper
-# it compares against). Builds with cargo-zigbuild against glibc 2.31 — the same build the
-# release tarball ships — then:
+# The release part of CI (called by .ci/run after the x86-64 tests, whose target/debug/cliper
+# it compares against): the aarch64 build tested under emulation, and both release tarballs.
+# Builds with cargo-zigbuild against glibc 2.31 — the same build the release tarball ships —
+# then:
 #   1. runs the library tests and the model-parity and end-to-end classify tests under
 #      qemu-aarch64 (cargo's runner from .cargo/config.toml; CLIPER_TEST_RUNNER for the
 #      binary the tests spawn);
 #   2. packs the release tarball (cross/release.sh checks the newest GLIBC_ symbol ≤ 2.31);
 #   3. compares `cliper classify --json samples/` of the aarch64 binary with x86-64's: same
 #      faces and labels, probabilities within 1e-4;
-#   4. installs the tarball into a scratch root and classifies with the installed model files.
+#   4. installs the tarball into a scratch root and classifies with the installed model files
+#      (cross/check-tarball.sh);
+#   5. builds, installs and checks the x86-64 tarball the same way.
 # Needs: qemu-user, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, binutils-aarch64-linux-gnu,
 # libclang-dev, python3-venv (from .ci/run's apt line).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
-stamp() { echo "== aarch64 [$(( $(date +%s) - t0 ))s] $*"; }
+stamp() { echo "== release [$(( $(date +%s) - t0 ))s] $*"; }
 target=aarch64-unknown-linux-gnu
 qemu=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
 
@@ -52,21 +55,11 @@ RUST_LOG=warn target/debug/cliper classify --json samples > target/classify-x86_
 RUST_LOG=warn "${arm[@]}" classify --json samples > target/classify-aarch64.jsonl
 python3 cross/compare_classify.py --tol 1e-4 target/classify-x86_64.jsonl target/classify-aarch64.jsonl
 
-stamp "tarball: checksums, install into a scratch root, classify with the installed files"
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-tar -C "$scratch" -xzf "$tarball"
-unpacked=$(ls -d "$scratch"/cliper-*)
-(cd "$unpacked" && sha256sum --quiet -c SHA256SUMS)
-CLIPER_INSTALL_ROOT="$scratch/root" bash "$unpacked/install.sh"
-share=$scratch/root/usr/share/cliper
-RUST_LOG=warn "${qemu[@]}" "$scratch/root/usr/local/bin/cliper" classify --aligned --json \
-  --encoder "$share/models/faceapi_expression.toml" --descriptors "$share/descriptors/faceapi_expression.json" \
-  tests/fixtures/faces > target/aligned-aarch64-installed.jsonl
-python3 cross/compare_classify.py --tol 0 target/aligned-aarch64.jsonl target/aligned-aarch64-installed.jsonl
-RUST_LOG=warn "${qemu[@]}" "$scratch/root/usr/local/bin/cliper" validate --config <(sed \
-  -e 's|^type = "v4l2"|type = "images"\npath = "samples"|' -e '/^device = /d;/^width = /d;/^height = /d;/^fps = /d;/^format = /d' \
-  -e 's|^detector = .*|detector = "'"$share"'/models/blazeface_full_range.toml"|' \
-  "$scratch/root/etc/cliper/cliper.toml")
+stamp "aarch64 tarball: checksums, install into a scratch root, classify with the installed files"
+bash cross/check-tarball.sh "$tarball" target/aligned-aarch64.jsonl "${qemu[@]}"
+
+stamp "x86-64 tarball (glibc ≤ 2.31 checked), installed and checked the same way"
+bash cross/release.sh x86_64
+bash cross/check-tarball.sh "$(ls dist/cliper-*-x86_64-linux-gnu.tar.gz)" target/aligned-x86_64.jsonl
 
 stamp "done"
