@@ -2,10 +2,13 @@
 # Release tarballs: one per architecture, built with cargo-zigbuild against glibc 2.31 so the
 # binary runs on Raspberry Pi OS Bullseye/Bookworm, Ubuntu 20.04+, JetPack 5/6.
 #   bash cross/release.sh [aarch64] [x86_64]          (default: aarch64)
-# Needs cargo-zigbuild and zig (`pip install ziglang`), the rustup target, libclang-dev;
-# see cross/README.md. Writes dist/cliper-<version>-<arch>-linux-gnu.tar.gz and fails if
-# the binary asks for a glibc symbol newer than 2.31.
-# CARGO_FEATURES (e.g. "ort") adds cargo features to the build.
+# Needs cargo-zigbuild and zig (`pip install cargo-zigbuild` brings both) and the rustup
+# target; see cross/README.md. Writes dist/cliper-<version>-<arch>-linux-gnu.tar.gz and fails
+# if the binary asks for a glibc symbol newer than 2.31.
+#   CARGO_FEATURES   (e.g. "ort") adds cargo features to the build
+#   CLIPER_PROFILE   cargo profile (default release: thin LTO); CI packs from `ci` (no LTO)
+#   CLIPER_PREBUILT=1  pack target/<triple>/<profile>/cliper as it is, without building
+#                    (CI's binary comes from the same `cargo zigbuild test` as its tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 glibc=2.31
@@ -13,15 +16,16 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 features=()
 [ -n "${CARGO_FEATURES:-}" ] && features=(--features "$CARGO_FEATURES")
+profile=${CLIPER_PROFILE:-release}
 [ $# -gt 0 ] || set -- aarch64
-. cross/zig-bindgen-env.sh
 
 for arch in "$@"; do
   case "$arch" in aarch64|x86_64) ;; *) echo "release: unknown architecture $arch (aarch64, x86_64)" >&2; exit 2;; esac
   target=$arch-unknown-linux-gnu
-  zig_bindgen_env "$arch"
-  cargo zigbuild --release --locked --target "$target.$glibc" --bin cliper "${features[@]}"
-  bin=target/$target/release/cliper
+  if [ "${CLIPER_PREBUILT:-}" != 1 ]; then
+    cargo zigbuild --profile "$profile" --locked --target "$target.$glibc" --bin cliper ${features[@]+"${features[@]}"}
+  fi
+  bin=target/$target/$profile/cliper
 
   objdump=objdump
   command -v "$arch-linux-gnu-objdump" >/dev/null && objdump=$arch-linux-gnu-objdump
