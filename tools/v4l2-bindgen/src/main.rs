@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let generated = bindgen::Builder::default()
         .header_contents("wrapper.h", "#include <linux/videodev2.h>\n")
         .clang_args(clang)
+        .rustfmt_configuration_file(Some(concat!(env!("CARGO_MANIFEST_DIR"), "/rustfmt.toml").into()))
         .generate();
     let bindings = match generated {
         Ok(b) => b,
