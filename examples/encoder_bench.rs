@@ -30,15 +30,8 @@ struct Args {
 }
 
 fn parse() -> Result<Args> {
-    let mut a = Args {
-        encoder: PathBuf::new(),
-        descriptors: PathBuf::new(),
-        iterations: 10,
-        warmup: 2,
-        random: 0,
-        labels: None,
-        tensors: vec![],
-    };
+    let mut a =
+        Args { encoder: PathBuf::new(), descriptors: PathBuf::new(), iterations: 10, warmup: 2, random: 0, labels: None, tensors: vec![] };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut val = || it.next().with_context(|| format!("{arg} needs a value"));

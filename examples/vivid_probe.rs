@@ -84,10 +84,7 @@ fn probe(device: &str, format: PixelFormat) -> Result<String, String> {
                 let err = got.iter().zip(want).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
                 worst = worst.max(err);
                 if err > TOLERANCE {
-                    return Err(format!(
-                        "frame {} {name} bar at ({x},{y}) is {got:?}, expected {want:?} ±{TOLERANCE}",
-                        f.sequence
-                    ));
+                    return Err(format!("frame {} {name} bar at ({x},{y}) is {got:?}, expected {want:?} ±{TOLERANCE}", f.sequence));
                 }
             }
         }

@@ -5,8 +5,8 @@ use crate::align::align;
 use crate::commands::{expand_inputs, CommandError, ModelArgs};
 use crate::decode::decode_file;
 use crate::detect::FaceDetector;
-use crate::model::embedded;
 use crate::infer;
+use crate::model::embedded;
 use crate::preprocess::prepare;
 use clap::Args;
 use serde::Serialize;
@@ -69,10 +69,7 @@ pub struct BenchReport {
 }
 
 pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, CommandError> {
-    let paths: Vec<PathBuf> = expand_inputs(&args.paths)
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(CommandError::Input)?;
+    let paths: Vec<PathBuf> = expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(CommandError::Input)?;
     if paths.is_empty() {
         return Err(CommandError::Input("bench: no images found".into()));
     }

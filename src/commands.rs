@@ -222,11 +222,7 @@ fn walk(dir: &Path, out: &mut Vec<Result<PathBuf, String>>) {
     for p in paths {
         if p.is_dir() {
             walk(&p, out);
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-        {
+        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e))) {
             out.push(Ok(p));
         }
     }
@@ -235,8 +231,7 @@ fn walk(dir: &Path, out: &mut Vec<Result<PathBuf, String>>) {
 /// `cliper classify`: results to `out`, one error line per failed input to `err`.
 pub fn classify(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ClassifyOutcome, CommandError> {
     let classifier = args.models.load_classifier()?;
-    let detector: Option<Box<dyn FaceDetector>> =
-        if args.aligned { None } else { Some(Box::new(args.models.load_detector()?)) };
+    let detector: Option<Box<dyn FaceDetector>> = if args.aligned { None } else { Some(Box::new(args.models.load_detector()?)) };
     let mut pipeline = StillPipeline::new(detector, Box::new(classifier), args.models.align_options());
     let mut outcome = ClassifyOutcome::default();
     for input in expand_inputs(&args.paths) {
@@ -322,7 +317,14 @@ fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, Fold
         min_score: m.min_score,
         margin: cfg.align.margin,
         no_rotate: !cfg.align.rotate,
-        inference: InferenceArgs { backend: BackendKind::Tract, ort_library: None, providers: vec![], allow_fallback: false, ort_threads: 0, trt_cache_dir: None },
+        inference: InferenceArgs {
+            backend: BackendKind::Tract,
+            ort_library: None,
+            providers: vec![],
+            allow_fallback: false,
+            ort_threads: 0,
+            trt_cache_dir: None,
+        },
     };
     let classifier = args.load_classifier_on(&cfg.inference)?;
     if classifier.folded().classes() > crate::smooth::MAX_CLASSES {
@@ -373,7 +375,13 @@ pub fn run<W: Write + Send + 'static>(args: &ConfigArgs, out: W) -> Result<crate
     use crate::shutdown::Shutdown;
     let cfg = crate::config::Config::load(&args.config)?;
     let (mut detector, mut classifier) = config_models(&cfg)?;
-    log::info!("models loaded: detector {} on {}, classifier {} on {}", detector.name, detector.backend(), classifier.name, classifier.backend());
+    log::info!(
+        "models loaded: detector {} on {}, classifier {} on {}",
+        detector.name,
+        detector.backend(),
+        classifier.name,
+        classifier.backend()
+    );
     let shutdown = Shutdown::new();
     shutdown.on_signals()?;
     let source = crate::capture::open(&cfg.source, &shutdown)?;
@@ -409,9 +417,7 @@ fn outputs<W: Write + Send + 'static>(cfg: &crate::config::Config, out: W) -> Re
                 None => continue,
             },
             OutputConfig::Mqtt(m) => Box::new(crate::publish::mqtt::MqttPublisher::start(m)?),
-            OutputConfig::Gpio(g) if g.backend == crate::config::GpioBackend::Rppal => {
-                Box::new(crate::publish::gpio::open_rppal(g)?)
-            }
+            OutputConfig::Gpio(g) if g.backend == crate::config::GpioBackend::Rppal => Box::new(crate::publish::gpio::open_rppal(g)?),
             OutputConfig::Gpio(g) => Box::new(crate::publish::gpio::open_chip(g)?),
         };
         sinks.push((o.name().to_owned(), sink));

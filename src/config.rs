@@ -444,7 +444,11 @@ fn default_min_dwell_ms() -> u64 {
 
 impl Default for SmoothingConfig {
     fn default() -> Self {
-        SmoothingConfig { half_life_ms: default_half_life_ms(), switch_margin: default_switch_margin(), min_dwell_ms: default_min_dwell_ms() }
+        SmoothingConfig {
+            half_life_ms: default_half_life_ms(),
+            switch_margin: default_switch_margin(),
+            min_dwell_ms: default_min_dwell_ms(),
+        }
     }
 }
 
@@ -669,7 +673,12 @@ mod tests {
         let uncommented: String = example[start..]
             .lines()
             .map(|l| match l.strip_prefix("# ") {
-                Some(rest) if rest.starts_with('[') || rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) => rest,
+                Some(rest)
+                    if rest.starts_with('[')
+                        || rest.split_once(" = ").is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')) =>
+                {
+                    rest
+                }
                 _ => l,
             })
             .collect::<Vec<_>>()
@@ -700,7 +709,10 @@ mod tests {
             ("[[outputs]]\ntype = 'mqtt'\npassword_file = 'a'\npassword_credential = 'b'", "not both"),
             ("[[outputs]]\ntype = 'mqtt'\n[outputs.tls]\nca_file = 'ca'\ncert_file = 'c'", "go together"),
             ("[[outputs]]\ntype = 'gpio'", "at least one"),
-            ("[[outputs]]\ntype = 'gpio'\n[[outputs.pins]]\nline = 1\nexpression = 'a'\n[[outputs.pins]]\nline = 1\nexpression = 'b'", "only one"),
+            (
+                "[[outputs]]\ntype = 'gpio'\n[[outputs.pins]]\nline = 1\nexpression = 'a'\n[[outputs.pins]]\nline = 1\nexpression = 'b'",
+                "only one",
+            ),
             ("[[outputs]]\ntype = 'stdout'\n[[outputs]]\ntype = 'stdout'", "one stdout"),
             ("outputs = []", "at least one output"),
         ] {

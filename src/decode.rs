@@ -61,9 +61,7 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Frame, DecodeError> {
             Ok(rgb)
         }
         Err(image::ImageError::Limits(_)) => {
-            let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
-                .into_dimensions()
-                .unwrap_or((0, 0));
+            let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().unwrap_or((0, 0));
             Err(DecodeError::TooLarge { path: path.to_owned(), width, height })
         }
         Err(e) => Err(corrupt(e.to_string())),

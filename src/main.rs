@@ -23,8 +23,9 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = match &cli.command {
-        Command::Classify(args) => commands::classify(args, &mut out, &mut err)
-            .map(|o| if o.failed > 0 { exit::INPUT_FAILED } else { exit::OK }),
+        Command::Classify(args) => {
+            commands::classify(args, &mut out, &mut err).map(|o| if o.failed > 0 { exit::INPUT_FAILED } else { exit::OK })
+        }
         Command::Bench(args) => cliper::bench::run(args, &mut out).map(|_| exit::OK),
         Command::Models => commands::models(&mut out).map(|_| exit::OK),
         Command::Validate(args) => commands::validate(args, &mut out).map(|_| exit::OK),

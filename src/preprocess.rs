@@ -7,8 +7,8 @@
 //! differences in resampling move probabilities more than quantisation does.
 
 use crate::frame::Frame;
-use std::borrow::Cow;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// How an image is brought to the model's input size (see docs/model-contract.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -106,11 +106,7 @@ pub struct FloatImage {
 
 impl FloatImage {
     pub fn from_frame(img: &Frame) -> FloatImage {
-        FloatImage {
-            width: img.width() as usize,
-            height: img.height() as usize,
-            data: img.as_raw().iter().map(|&v| v as f32).collect(),
-        }
+        FloatImage { width: img.width() as usize, height: img.height() as usize, data: img.as_raw().iter().map(|&v| v as f32).collect() }
     }
 
     /// The three channel values of pixel `(x, y)`; the caller keeps `x, y` in bounds.
@@ -257,12 +253,8 @@ pub fn resize<I: RgbSource + ?Sized>(img: &I, rule: ResizeRule, out_w: usize, ou
         }
         ResizeRule::LetterboxBilinear => {
             let s = (out_w as f32 / w).min(out_h as f32 / h);
-            let t = InputTransform {
-                scale_x: s,
-                scale_y: s,
-                offset_x: (out_w as f32 - w * s) / 2.0,
-                offset_y: (out_h as f32 - h * s) / 2.0,
-            };
+            let t =
+                InputTransform { scale_x: s, scale_y: s, offset_x: (out_w as f32 - w * s) / 2.0, offset_y: (out_h as f32 - h * s) / 2.0 };
             (warp_bilinear(img, out_w, out_h, &t, SampleGrid::TopLeft), t)
         }
         ResizeRule::StretchBilinear => {
@@ -417,12 +409,7 @@ fn shorter_center_crop_bicubic<I: RgbSource + ?Sized>(img: &I, out_w: usize, out
             data.extend(resized.pixel(x + left, y + top));
         }
     }
-    let t = InputTransform {
-        scale_x: rw as f32 / w,
-        scale_y: rh as f32 / h,
-        offset_x: -(left as f32),
-        offset_y: -(top as f32),
-    };
+    let t = InputTransform { scale_x: rw as f32 / w, scale_y: rh as f32 / h, offset_x: -(left as f32), offset_y: -(top as f32) };
     (FloatImage { width: out_w, height: out_h, data }, t)
 }
 
@@ -537,7 +524,12 @@ mod tests {
         // 8-bit rounding, and the float bicubic result is not rounded.
         let bytes = img(37, 23, |x, y| [((x * 7 + y * 3) % 256) as u8, (x * y % 251) as u8, ((x + y) * 11 % 256) as u8]);
         let floats = FloatImage::from_frame(&bytes);
-        for rule in [ResizeRule::PadSquareTfBilinear, ResizeRule::LetterboxBilinear, ResizeRule::StretchBilinear, ResizeRule::ShorterCenterCropBicubic] {
+        for rule in [
+            ResizeRule::PadSquareTfBilinear,
+            ResizeRule::LetterboxBilinear,
+            ResizeRule::StretchBilinear,
+            ResizeRule::ShorterCenterCropBicubic,
+        ] {
             let (a, ta) = resize(&bytes, rule, 16, 16);
             let (b, tb) = resize(&floats, rule, 16, 16);
             assert_eq!(ta, tb, "{rule:?}");

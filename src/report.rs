@@ -15,10 +15,8 @@ pub fn face_json(image: &str, r: &FaceResult, folded: &Folded) -> Value {
     let c = &r.classification;
     let best = c.best_class();
     let k = c.best_descriptor_of(best, folded);
-    let probs: Map<String, Value> =
-        folded.labels.iter().zip(&c.probs).map(|(l, p)| (l.clone(), json!(*p as f64))).collect();
-    let class_logits: Map<String, Value> =
-        folded.labels.iter().zip(&c.class_logits).map(|(l, v)| (l.clone(), json!(*v as f64))).collect();
+    let probs: Map<String, Value> = folded.labels.iter().zip(&c.probs).map(|(l, p)| (l.clone(), json!(*p as f64))).collect();
+    let class_logits: Map<String, Value> = folded.labels.iter().zip(&c.class_logits).map(|(l, v)| (l.clone(), json!(*v as f64))).collect();
     json!({
         "image": image,
         "face": r.face,

@@ -169,7 +169,8 @@ mod tests {
             let ax = 0.0 + 15.0 * f as f32;
             let bx = 300.0 - 15.0 * f as f32;
             // Detection order flips halfway, as a detector's score order would.
-            let (boxes, a_first) = if f % 2 == 0 { (vec![b(ax, 100.0), b(bx, 104.0)], true) } else { (vec![b(bx, 104.0), b(ax, 100.0)], false) };
+            let (boxes, a_first) =
+                if f % 2 == 0 { (vec![b(ax, 100.0), b(bx, 104.0)], true) } else { (vec![b(bx, 104.0), b(ax, 100.0)], false) };
             let u = t.update(ms(f * 66), &boxes);
             let (a, bb) = if a_first { (u.ids[0], u.ids[1]) } else { (u.ids[1], u.ids[0]) };
             ids_a.push(a);

@@ -9,10 +9,7 @@ fn cliper(args: &[&str]) -> Output {
 }
 
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}"))).collect()
 }
 
 #[test]
@@ -156,7 +153,11 @@ fn validate_names_every_class_of_problem_and_runs_nothing() {
     let cases: Vec<(String, i32, String)> = vec![
         (images.clone(), cliper::exit::OK, "ok (camera camera, source".into()),
         (format!("{images}colour = 1\n"), cliper::exit::CONFIG, "unknown field `colour`".into()),
-        (format!("{images}[models]\nencoder = \"{}/missing.toml\"\n", d.display()), cliper::exit::MODEL, "missing.toml: cannot read".into()),
+        (
+            format!("{images}[models]\nencoder = \"{}/missing.toml\"\n", d.display()),
+            cliper::exit::MODEL,
+            "missing.toml: cannot read".into(),
+        ),
         (format!("{images}[models]\nencoder = \"{}/enc.toml\"\n", d.display()), cliper::exit::MODEL, "checksum mismatch".into()),
         (format!("{images}[models]\ndescriptors = \"{wrong_dim}\"\n"), cliper::exit::MODEL, "the set says dim 512".into()),
         ("[source]\ntype = \"v4l2\"\ndevice = \"/dev/video97\"\n".into(), cliper::exit::SOURCE, "/dev/video97: no such device".into()),

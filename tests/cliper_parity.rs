@@ -27,9 +27,7 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
 
 fn reference() -> (Vec<String>, Vec<String>, Vec<Case>) {
     let r = read_json(&fixture(&format!("{DIR}/reference.json")));
-    let strings = |k: &str| -> Vec<String> {
-        r[k].as_array().expect(k).iter().map(|s| s.as_str().expect("string").to_owned()).collect()
-    };
+    let strings = |k: &str| -> Vec<String> { r[k].as_array().expect(k).iter().map(|s| s.as_str().expect("string").to_owned()).collect() };
     let cases = r["cases"]
         .as_array()
         .expect("cases")
@@ -121,8 +119,7 @@ fn reordered_and_reduced_sets_give_the_same_logits_per_label() {
     assert_eq!(runs[1].1.folded().descriptors(), 15);
     for case in &cases {
         let want_class: HashMap<&str, f32> = labels.iter().map(String::as_str).zip(case.class_logits.iter().copied()).collect();
-        let want_desc: HashMap<&str, f32> =
-            names.iter().map(String::as_str).zip(case.descriptor_logits.iter().copied()).collect();
+        let want_desc: HashMap<&str, f32> = names.iter().map(String::as_str).zip(case.descriptor_logits.iter().copied()).collect();
         for (what, cl) in runs.iter_mut() {
             let got = cl.classify_prepared(case.input.clone()).expect("classify");
             let (classes, descs) = keyed(&got, &*cl);

@@ -49,19 +49,20 @@ fn run_reports_start_change_and_end_for_a_replayed_sequence() {
         ),
     )
     .expect("config");
-    let out = cliper_command()
-        .args(["run", "--config", config.to_str().expect("utf8")])
-        .output()
-        .expect("run cliper");
+    let out = cliper_command().args(["run", "--config", config.to_str().expect("utf8")]).output().expect("run cliper");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let events: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
     let summary: Vec<(String, u64, String)> = events
         .iter()
-        .map(|e| (e["type"].as_str().unwrap_or("?").to_owned(), e["track"].as_u64().unwrap_or(0), e["expression"].as_str().unwrap_or("?").to_owned()))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or("?").to_owned(),
+                e["track"].as_u64().unwrap_or(0),
+                e["expression"].as_str().unwrap_or("?").to_owned(),
+            )
+        })
         .collect();
     let track = summary.first().map(|s| s.1).unwrap_or(0);
     assert_eq!(

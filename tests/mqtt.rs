@@ -182,7 +182,12 @@ impl Observer {
                         let _ = ready_tx.send(());
                     }
                     Ok(rumqttc::Event::Incoming(Packet::Publish(p))) => {
-                        let m = Msg { topic: p.topic.clone(), payload: String::from_utf8_lossy(&p.payload).into(), retain: p.retain, at: Instant::now() };
+                        let m = Msg {
+                            topic: p.topic.clone(),
+                            payload: String::from_utf8_lossy(&p.payload).into(),
+                            retain: p.retain,
+                            at: Instant::now(),
+                        };
                         if tx.send(m).is_err() {
                             return;
                         }
@@ -233,7 +238,8 @@ impl Observer {
 }
 
 fn mqtt_cfg(port: u16, extra: &str) -> MqttOutput {
-    toml::from_str(&format!("host = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\nclient_id = \"cliper-test\"\n{extra}")).expect("mqtt config")
+    toml::from_str(&format!("host = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\nclient_id = \"cliper-test\"\n{extra}"))
+        .expect("mqtt config")
 }
 
 fn event(kind: EventKind, camera: &str, track: u64, expression: &str, t: f64) -> Event {
@@ -290,7 +296,11 @@ fn keys_received(msgs: &[&Msg]) -> Vec<(String, u64, String)> {
     msgs.iter()
         .map(|m| {
             let v: serde_json::Value = serde_json::from_str(&m.payload).expect("event json");
-            (v["type"].as_str().unwrap_or("?").to_owned(), v["track"].as_u64().unwrap_or(0), format!("{:.3}", v["timestamp"].as_f64().unwrap_or(-1.0)))
+            (
+                v["type"].as_str().unwrap_or("?").to_owned(),
+                v["track"].as_u64().unwrap_or(0),
+                format!("{:.3}", v["timestamp"].as_f64().unwrap_or(-1.0)),
+            )
         })
         .collect()
 }
@@ -321,7 +331,8 @@ fn availability_events_state_and_stats_arrive_in_order_and_retained() {
     assert_eq!(first["probs"]["happy"].as_f64().map(|x| (x * 10.0).round()), Some(8.0));
     assert_eq!(json(obs.on("cliper/stats")[0])["frames_in"], 42);
     // The state topic followed every event; a late subscriber gets the retained ones.
-    let states: Vec<String> = obs.on("cliper/cam/expression").iter().map(|m| json(m)["expression"].as_str().unwrap_or("?").to_owned()).collect();
+    let states: Vec<String> =
+        obs.on("cliper/cam/expression").iter().map(|m| json(m)["expression"].as_str().unwrap_or("?").to_owned()).collect();
     assert_eq!(states.len(), events.len());
     assert_eq!(&states[..5], ["happy", "sad", "surprised", "neutral", "none"]);
     let mut late = Observer::new(broker.port, "late", &["cliper/#"], None);
@@ -329,7 +340,10 @@ fn availability_events_state_and_stats_arrive_in_order_and_retained() {
     assert!(avail.retain && avail.payload == "online", "{avail:?}");
     let state = late.wait("retained state", LONG, |m| m.topic == "cliper/cam/expression");
     assert!(state.retain, "{state:?}");
-    assert_eq!((json(&state)["expression"].as_str(), json(&state)["timestamp"].as_f64().map(|t| format!("{t:.3}"))), (Some("none"), Some(last_ts)));
+    assert_eq!(
+        (json(&state)["expression"].as_str(), json(&state)["timestamp"].as_f64().map(|t| format!("{t:.3}"))),
+        (Some("none"), Some(last_ts))
+    );
     // A clean close says offline itself (not the will: the broker got a DISCONNECT).
     let t = Instant::now();
     p.close().expect("close");
@@ -381,7 +395,8 @@ fn password_auth_accepts_the_file_and_refuses_a_wrong_one() {
     std::fs::write(d.join("bad"), "wrong\n").expect("write");
     let mut obs = Observer::new(broker.port, "watcher", &["cliper/#"], Some(("watcher", "watcherpw")));
     let mut wrong =
-        MqttPublisher::start(&mqtt_cfg(broker.port, &format!("username = \"cliper\"\npassword_file = \"{}\"", d.join("bad").display()))).expect("start");
+        MqttPublisher::start(&mqtt_cfg(broker.port, &format!("username = \"cliper\"\npassword_file = \"{}\"", d.join("bad").display())))
+            .expect("start");
     wrong.publish(&event(EventKind::Start, "cam", 9, "sad", 0.1)).expect("queued");
     obs.settle(Duration::from_millis(1500));
     assert!(obs.seen.is_empty(), "a refused client published: {:?}", obs.topics());
@@ -393,7 +408,8 @@ fn password_auth_accepts_the_file_and_refuses_a_wrong_one() {
     let creds = tempfile::tempdir().expect("creds");
     std::fs::write(creds.path().join("mqtt-password"), "c0rrect horse\n").expect("write");
     std::env::set_var("CREDENTIALS_DIRECTORY", creds.path());
-    let mut good = MqttPublisher::start(&mqtt_cfg(broker.port, "username = \"cliper\"\npassword_credential = \"mqtt-password\"")).expect("start");
+    let mut good =
+        MqttPublisher::start(&mqtt_cfg(broker.port, "username = \"cliper\"\npassword_credential = \"mqtt-password\"")).expect("start");
     std::env::remove_var("CREDENTIALS_DIRECTORY");
     obs.wait("online", LONG, |m| m.topic == "cliper/available" && m.payload == "online");
     good.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
@@ -408,7 +424,8 @@ fn tls_with_a_ca_made_at_test_time() {
     let d = broker.dir.path();
     let tls_port = broker.tls_port.expect("tls port");
     let mut obs = Observer::new(broker.port, "obs", &["cliper/#"], None);
-    let tls = |ca: &str| format!("host = \"localhost\"\nport = {tls_port}\nkeep_alive_s = 5\n[tls]\nca_file = \"{}\"", d.join(ca).display());
+    let tls =
+        |ca: &str| format!("host = \"localhost\"\nport = {tls_port}\nkeep_alive_s = 5\n[tls]\nca_file = \"{}\"", d.join(ca).display());
     // Trusting another CA: the handshake fails, nothing is published.
     let mut untrusted = MqttPublisher::start(&toml::from_str(&tls("other.crt")).expect("cfg")).expect("start");
     obs.settle(Duration::from_millis(1000));
@@ -423,7 +440,10 @@ fn tls_with_a_ca_made_at_test_time() {
     // The listener that requires a client certificate: refused without, accepted with.
     let mtls_port = broker.mtls_port.expect("mtls port");
     let mtls = |client: bool| {
-        let mut c = format!("host = \"localhost\"\nport = {mtls_port}\nclient_id = \"mtls-{client}\"\n[tls]\nca_file = \"{}\"\n", d.join("ca.crt").display());
+        let mut c = format!(
+            "host = \"localhost\"\nport = {mtls_port}\nclient_id = \"mtls-{client}\"\n[tls]\nca_file = \"{}\"\n",
+            d.join("ca.crt").display()
+        );
         if client {
             c += &format!("cert_file = \"{}\"\nkey_file = \"{}\"\n", d.join("client.crt").display(), d.join("client.key").display());
         }

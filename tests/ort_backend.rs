@@ -15,8 +15,8 @@ use cliper::model::DescriptorSet;
 use cliper::preprocess::prepare;
 
 fn ort(providers: &[Provider], allow_fallback: bool) -> InferenceConfig {
-    let library = std::env::var_os("ORT_DYLIB_PATH")
-        .expect("ORT_DYLIB_PATH must name libonnxruntime.so for the ort backend tests (see .ci/run)");
+    let library =
+        std::env::var_os("ORT_DYLIB_PATH").expect("ORT_DYLIB_PATH must name libonnxruntime.so for the ort backend tests (see .ci/run)");
     InferenceConfig {
         backend: BackendKind::Ort,
         ort: OrtOptions { library: Some(library.into()), providers: providers.to_vec(), allow_fallback, ..OrtOptions::default() },

@@ -35,10 +35,7 @@ fn tract_matches_onnxruntime_on_every_model() {
                 let want = read_f32(&fixture(&format!("ort/{stem}.{k}.{name}.f32")));
                 assert_eq!(got.len(), want.len(), "{stem} case {k} output {name}: size");
                 for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-                    assert!(
-                        (a - b).abs() <= 1e-4 + 1e-4 * b.abs(),
-                        "{stem} case {k} output {name}[{i}]: tract {a} vs onnxruntime {b}"
-                    );
+                    assert!((a - b).abs() <= 1e-4 + 1e-4 * b.abs(), "{stem} case {k} output {name}[{i}]: tract {a} vs onnxruntime {b}");
                 }
                 eprintln!("{stem} case {k} {name}: max |tract - ort| = {:e}", max_abs_diff(got, &want));
             }

@@ -4,12 +4,12 @@
 mod common;
 
 mod cli;
+mod cliper_parity;
 mod golden_blazeface;
 mod golden_faceapi;
 mod live;
 mod mqtt;
-mod ort_parity;
 #[cfg(feature = "ort")]
 mod ort_backend;
+mod ort_parity;
 mod systemd;
-mod cliper_parity;

@@ -128,10 +128,7 @@ impl Layout {
     fn stride(&self, source_name: &str) -> Result<usize, CaptureError> {
         let config = |reason: String| CaptureError::Config { source_name: source_name.to_string(), reason };
         if self.width == 0 || self.height == 0 || self.width > MAX_SIDE || self.height > MAX_SIDE {
-            return Err(config(format!(
-                "{} frame size {}x{} is outside 1..={MAX_SIDE}",
-                self.format, self.width, self.height
-            )));
+            return Err(config(format!("{} frame size {}x{} is outside 1..={MAX_SIDE}", self.format, self.width, self.height)));
         }
         let row = self.format.row_bytes(self.width).unwrap_or(0);
         if self.bytesperline == 0 {
@@ -139,10 +136,7 @@ impl Layout {
         }
         let stride = self.bytesperline as usize;
         if stride < row {
-            return Err(config(format!(
-                "{} bytesperline {stride} is shorter than a {}-pixel row ({row} bytes)",
-                self.format, self.width
-            )));
+            return Err(config(format!("{} bytesperline {stride} is shorter than a {}-pixel row ({row} bytes)", self.format, self.width)));
         }
         Ok(stride)
     }
@@ -185,13 +179,7 @@ pub fn convert(source_name: &str, layout: &Layout, data: &[u8]) -> Result<Frame,
         if frame.dimensions() != (layout.width, layout.height) {
             return Err(bad(
                 source_name,
-                format!(
-                    "MJPG frame is {}x{}, negotiated {}x{}",
-                    frame.width(),
-                    frame.height(),
-                    layout.width,
-                    layout.height
-                ),
+                format!("MJPG frame is {}x{}, negotiated {}x{}", frame.width(), frame.height(), layout.width, layout.height),
             ));
         }
         return Ok(frame);
@@ -251,8 +239,7 @@ pub fn convert(source_name: &str, layout: &Layout, data: &[u8]) -> Result<Frame,
         }
         PixelFormat::Mjpeg => {}
     }
-    Frame::from_raw(layout.width, layout.height, out)
-        .ok_or_else(|| bad(source_name, "frame buffer size mismatch".to_string()))
+    Frame::from_raw(layout.width, layout.height, out).ok_or_else(|| bad(source_name, "frame buffer size mismatch".to_string()))
 }
 
 /// Decodes one JPEG image (an MJPEG buffer, or a frame of a replayed stream).
@@ -266,10 +253,7 @@ pub fn decode_jpeg(source_name: &str, data: &[u8]) -> Result<Frame, CaptureError
     // Some cameras pad `bytesused` with zeros after the end marker.
     let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if end < 4 || data[end - 2..end] != [0xFF, 0xD9] {
-        return Err(bad(
-            source_name,
-            format!("MJPG buffer of {} bytes is truncated (no end-of-image marker)", data.len()),
-        ));
+        return Err(bad(source_name, format!("MJPG buffer of {} bytes is truncated (no end-of-image marker)", data.len())));
     }
     let data = &data[..end];
     let completed = with_standard_huffman_tables(data);

@@ -60,10 +60,8 @@ impl ReplaySource {
                 return Err(config(format!("unusable raw layout {layout:?}")));
             }
         }
-        let file = File::open(path).map_err(|e| CaptureError::Unavailable {
-            source_name: name.clone(),
-            reason: format!("cannot open: {e}"),
-        })?;
+        let file =
+            File::open(path).map_err(|e| CaptureError::Unavailable { source_name: name.clone(), reason: format!("cannot open: {e}") })?;
         Ok(ReplaySource {
             name,
             reader: BufReader::new(file),
@@ -373,10 +371,7 @@ mod tests {
     fn bad_settings_and_missing_files() {
         let file = temp_file(b"");
         for fps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(matches!(
-                ReplaySource::open(file.path(), ReplayFormat::Mjpeg, fps, false),
-                Err(CaptureError::Config { .. })
-            ));
+            assert!(matches!(ReplaySource::open(file.path(), ReplayFormat::Mjpeg, fps, false), Err(CaptureError::Config { .. })));
         }
         let mjpeg_raw = ReplayFormat::Raw(Layout::packed(PixelFormat::Mjpeg, 10, 10));
         assert!(matches!(ReplaySource::open(file.path(), mjpeg_raw, 10.0, false), Err(CaptureError::Config { .. })));

@@ -73,16 +73,7 @@ pub struct ReconnectingSource {
 impl ReconnectingSource {
     /// Wraps `open`; nothing is opened until the first [`FrameSource::next_frame`].
     pub fn new(name: impl Into<String>, open: Opener, backoff: Backoff, sleep: Sleeper) -> ReconnectingSource {
-        ReconnectingSource {
-            name: name.into(),
-            open,
-            sleep,
-            backoff,
-            source: None,
-            lost: false,
-            losses: 0,
-            failed_attempts: 0,
-        }
+        ReconnectingSource { name: name.into(), open, sleep, backoff, source: None, lost: false, losses: 0, failed_attempts: 0 }
     }
 
     /// With the default backoff and a real `thread::sleep`.
@@ -203,11 +194,9 @@ mod tests {
             let step = self.script.lock().map_err(|_| gone())?.pop_front().unwrap_or(Step::End);
             self.seq += 1;
             match step {
-                Step::Frame => Ok(Some(CapturedFrame {
-                    image: crate::frame::Frame::new(1, 1),
-                    timestamp: Duration::ZERO,
-                    sequence: self.seq,
-                })),
+                Step::Frame => {
+                    Ok(Some(CapturedFrame { image: crate::frame::Frame::new(1, 1), timestamp: Duration::ZERO, sequence: self.seq }))
+                }
                 Step::Gone => Err(gone()),
                 Step::Bad => Err(CaptureError::BadFrame { source_name: "fake".into(), reason: "x".into() }),
                 Step::End => Ok(None),
@@ -252,8 +241,7 @@ mod tests {
     fn reopens_after_loss_with_backoff_and_counts_one_loss() {
         use Step::*;
         // Two frames, the device vanishes, four reopen attempts fail, then it is back.
-        let (mut src, slept, open_calls) =
-            harness(&[Frame, Frame, Gone, Frame, Frame], &[true, false, false, false, false, true], 100);
+        let (mut src, slept, open_calls) = harness(&[Frame, Frame, Gone, Frame, Frame], &[true, false, false, false, false, true], 100);
         let mut seqs = Vec::new();
         while let Some(f) = src.next_frame().expect("no error surfaces") {
             seqs.push(f.sequence);
@@ -285,8 +273,7 @@ mod tests {
         assert!(src.next_frame().expect("frame").is_some());
         assert!(slept.lock().expect("log").is_empty());
 
-        let open: Opener =
-            Box::new(|| Err(CaptureError::Config { source_name: "cam".into(), reason: "no such format".into() }));
+        let open: Opener = Box::new(|| Err(CaptureError::Config { source_name: "cam".into(), reason: "no such format".into() }));
         let mut src = ReconnectingSource::new("cam", open, Backoff::default(), Box::new(|_| true));
         assert!(matches!(src.next_frame(), Err(CaptureError::Config { .. })));
     }

@@ -79,17 +79,11 @@ impl V4l2Source {
     pub fn open(config: &V4l2Config) -> Result<V4l2Source, CaptureError> {
         let path = resolve(&config.device)?;
         let name = path.display().to_string();
-        let unavailable = |what: &str, e: std::io::Error| CaptureError::Unavailable {
-            source_name: name.clone(),
-            reason: format!("{what}: {e}"),
-        };
+        let unavailable =
+            |what: &str, e: std::io::Error| CaptureError::Unavailable { source_name: name.clone(), reason: format!("{what}: {e}") };
         let device = Device::with_path(&path).map_err(|e| unavailable("cannot open", e))?;
-        let offered: Vec<[u8; 4]> = device
-            .enum_formats()
-            .map_err(|e| unavailable("cannot list formats", e))?
-            .iter()
-            .map(|d| d.fourcc.repr)
-            .collect();
+        let offered: Vec<[u8; 4]> =
+            device.enum_formats().map_err(|e| unavailable("cannot list formats", e))?.iter().map(|d| d.fourcc.repr).collect();
         let format = choose_format(&offered, config.format).ok_or_else(|| CaptureError::Config {
             source_name: name.clone(),
             reason: format!(
@@ -105,10 +99,7 @@ impl V4l2Source {
         wanted.stride = config.bytesperline.unwrap_or(0);
         let got = device.set_format(&wanted).map_err(|e| unavailable("cannot set format", e))?;
         if got.fourcc.repr != format.fourcc() {
-            return Err(CaptureError::Config {
-                source_name: name,
-                reason: format!("asked for {format}, driver chose {}", got.fourcc),
-            });
+            return Err(CaptureError::Config { source_name: name, reason: format!("asked for {format}, driver chose {}", got.fourcc) });
         }
         let layout = Layout { format, width: got.width, height: got.height, bytesperline: got.stride };
         let fps = match config.fps {
@@ -121,8 +112,7 @@ impl V4l2Source {
             },
             None => device.params().ok().and_then(|p| interval_fps(p.interval.numerator, p.interval.denominator)),
         };
-        let mut stream = Stream::with_buffers(&device, Type::VideoCapture, BUFFERS)
-            .map_err(|e| unavailable("cannot map buffers", e))?;
+        let mut stream = Stream::with_buffers(&device, Type::VideoCapture, BUFFERS).map_err(|e| unavailable("cannot map buffers", e))?;
         stream.set_timeout(config.timeout);
         log::info!(
             "{name}: streaming {format} {}x{} (bytesperline {}) at {} fps",
@@ -147,10 +137,10 @@ impl V4l2Source {
 
 impl FrameSource for V4l2Source {
     fn next_frame(&mut self) -> Result<Option<CapturedFrame>, CaptureError> {
-        let (buf, meta) = self.stream.next().map_err(|e| CaptureError::Unavailable {
-            source_name: self.name.clone(),
-            reason: format!("capture failed: {e}"),
-        })?;
+        let (buf, meta) = self
+            .stream
+            .next()
+            .map_err(|e| CaptureError::Unavailable { source_name: self.name.clone(), reason: format!("capture failed: {e}") })?;
         let sequence = u64::from(meta.sequence);
         if meta.flags.contains(Flags::ERROR) {
             return Err(CaptureError::BadFrame {
@@ -320,8 +310,7 @@ fn describe_formats(device: &Device, out: &mut dyn Write) -> std::io::Result<()>
 
 fn describe_interval(interval: &FrameIntervalEnum) -> String {
     let fps = |n: u32, d: u32| {
-        interval_fps(n, d)
-            .map_or("?".to_string(), |f| format!("{f:.4}").trim_end_matches('0').trim_end_matches('.').to_string())
+        interval_fps(n, d).map_or("?".to_string(), |f| format!("{f:.4}").trim_end_matches('0').trim_end_matches('.').to_string())
     };
     match interval {
         FrameIntervalEnum::Discrete(i) => format!("{} fps", fps(i.numerator, i.denominator)),

@@ -3,9 +3,9 @@
 
 pub mod clip;
 
+use crate::infer::{self, Engine, InferenceConfig};
 use crate::model::fold::softmax;
 use crate::model::manifest::ModelFiles;
-use crate::infer::{self, Engine, InferenceConfig};
 use crate::model::{DescriptorSet, Folded, ModelError};
 use crate::preprocess::{CropRef, InputSpec};
 
@@ -91,12 +91,7 @@ impl FoldedClassifier {
         set.check_encoder(&files.manifest)?;
         let folded = Folded::new(set);
         let engine = infer::load(files, Some(&folded), inference)?;
-        Ok(FoldedClassifier {
-            engine,
-            spec: files.manifest.input_spec(),
-            folded,
-            name: format!("{}/{}", files.manifest.name, set.name),
-        })
+        Ok(FoldedClassifier { engine, spec: files.manifest.input_spec(), folded, name: format!("{}/{}", files.manifest.name, set.name) })
     }
 
     /// What runs the model, for logs.

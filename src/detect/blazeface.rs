@@ -73,10 +73,7 @@ pub fn ssd_anchors(opts: &BlazeFaceOptions, input_w: usize, input_h: usize) -> V
         let fm_w = input_w.div_ceil(stride);
         for y in 0..fm_h {
             for x in 0..fm_w {
-                let a = Anchor {
-                    x: (x as f32 + opts.anchor_offset) / fm_w as f32,
-                    y: (y as f32 + opts.anchor_offset) / fm_h as f32,
-                };
+                let a = Anchor { x: (x as f32 + opts.anchor_offset) / fm_w as f32, y: (y as f32 + opts.anchor_offset) / fm_h as f32 };
                 anchors.extend(std::iter::repeat_n(a, per_cell));
             }
         }
@@ -142,17 +139,8 @@ pub fn decode(
         let yc = r[1] / sh + anchor.y;
         let w = r[2] / sw;
         let h = r[3] / sh;
-        let keypoints = (0..opts.num_keypoints)
-            .map(|k| (r[4 + 2 * k] / sw + anchor.x, r[5 + 2 * k] / sh + anchor.y))
-            .collect();
-        out.push(RawDetection {
-            score,
-            xmin: xc - w / 2.0,
-            ymin: yc - h / 2.0,
-            xmax: xc + w / 2.0,
-            ymax: yc + h / 2.0,
-            keypoints,
-        });
+        let keypoints = (0..opts.num_keypoints).map(|k| (r[4 + 2 * k] / sw + anchor.x, r[5 + 2 * k] / sh + anchor.y)).collect();
+        out.push(RawDetection { score, xmin: xc - w / 2.0, ymin: yc - h / 2.0, xmax: xc + w / 2.0, ymax: yc + h / 2.0, keypoints });
     }
     out
 }

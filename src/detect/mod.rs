@@ -4,8 +4,8 @@
 pub mod blazeface;
 
 use crate::frame::{BBox, Frame, Point};
-use crate::model::manifest::{ModelFiles, Role};
 use crate::infer::{self, Engine, InferenceConfig};
+use crate::model::manifest::{ModelFiles, Role};
 use crate::model::ModelError;
 use crate::preprocess::{prepare, InputSpec};
 use blazeface::{decode, ssd_anchors, weighted_nms, Anchor, BlazeFaceOptions};

@@ -72,7 +72,13 @@ pub fn fold_onnx(onnx: &[u8], folded: &Folded) -> Result<Vec<u8>, FoldError> {
     let (d, k, c) = (folded.dim, folded.descriptors(), folded.classes());
     let mut x = graph.output[0].name.clone();
     if folded.normalize {
-        graph.node.push(node("cliper.fold.normalize", "LpNormalization", &[&x], "cliper.fold.normalized", vec![int_attr("axis", -1), int_attr("p", 2)]));
+        graph.node.push(node(
+            "cliper.fold.normalize",
+            "LpNormalization",
+            &[&x],
+            "cliper.fold.normalized",
+            vec![int_attr("axis", -1), int_attr("p", 2)],
+        ));
         x = "cliper.fold.normalized".into();
     }
     graph.initializer.push(float_tensor("cliper.fold.weights", &[d, k], &folded.weights));

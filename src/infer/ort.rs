@@ -65,7 +65,11 @@ fn dispatch(provider: Provider, opts: &OrtOptions) -> ep::ExecutionProviderDispa
 }
 
 /// Register every configured provider; returns the ones that took.
-fn register_providers(mut builder: SessionBuilder, opts: &OrtOptions, path: &std::path::Path) -> Result<(SessionBuilder, Vec<Provider>), ModelError> {
+fn register_providers(
+    mut builder: SessionBuilder,
+    opts: &OrtOptions,
+    path: &std::path::Path,
+) -> Result<(SessionBuilder, Vec<Provider>), ModelError> {
     let mut active = Vec::new();
     for &provider in &opts.providers {
         match builder.with_execution_providers([dispatch(provider, opts)]) {
@@ -77,16 +81,14 @@ fn register_providers(mut builder: SessionBuilder, opts: &OrtOptions, path: &std
                 log::warn!("ort: execution provider {} is unavailable, going on without it (allow_fallback): {e}", provider.name());
                 builder = e.recover();
             }
-            Err(e) => {
-                return Err(ModelError::Backend {
-                    path: path.to_path_buf(),
-                    backend: "ort",
-                    reason: format!(
-                        "execution provider {} could not be registered: {e} (set [inference.ort] allow_fallback = true to continue without it)",
-                        provider.name()
-                    ),
-                })
-            }
+            Err(e) => return Err(ModelError::Backend {
+                path: path.to_path_buf(),
+                backend: "ort",
+                reason: format!(
+                    "execution provider {} could not be registered: {e} (set [inference.ort] allow_fallback = true to continue without it)",
+                    provider.name()
+                ),
+            }),
         }
     }
     Ok((builder, active))
@@ -127,13 +129,8 @@ impl OrtEngine {
         let input_name = session.inputs().first().map(|i| i.name().to_string()).ok_or_else(|| backend("the model has no input".into()))?;
         let input_shape = files.manifest.input_spec().shape().to_vec();
         let providers: Vec<&str> = active.iter().map(|p| p.name()).collect();
-        let mut engine = OrtEngine {
-            session,
-            input_name,
-            input_shape,
-            output_shapes: Vec::new(),
-            describe: format!("ort [{}]", providers.join(", ")),
-        };
+        let mut engine =
+            OrtEngine { session, input_name, input_shape, output_shapes: Vec::new(), describe: format!("ort [{}]", providers.join(", ")) };
         // One run at load: output shapes for the callers' checks (ONNX files may leave
         // dimensions symbolic), and TensorRT builds its engines now, before READY, not on
         // the first face.

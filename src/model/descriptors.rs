@@ -118,9 +118,7 @@ impl DescriptorSet {
 
     /// Refuse a set made for another encoder or another embedding size.
     pub fn check_encoder(&self, encoder: &ModelManifest) -> Result<(), ModelError> {
-        let mismatch = |reason: String| {
-            Err(ModelError::Mismatch { set: self.name.clone(), encoder: encoder.name.clone(), reason })
-        };
+        let mismatch = |reason: String| Err(ModelError::Mismatch { set: self.name.clone(), encoder: encoder.name.clone(), reason });
         if self.encoder != encoder.name {
             return mismatch(format!("the set was made for encoder {}", self.encoder));
         }

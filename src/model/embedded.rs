@@ -30,8 +30,7 @@ const MODELS: &[Embedded] = &[
     },
 ];
 
-const DESCRIPTOR_SETS: &[(&str, &str)] =
-    &[("faceapi_expression", include_str!("../../descriptors/faceapi_expression.json"))];
+const DESCRIPTOR_SETS: &[(&str, &str)] = &[("faceapi_expression", include_str!("../../descriptors/faceapi_expression.json"))];
 
 /// Default detector: the full-range model finds the small faces of group photos and rooms;
 /// the short-range one is faster for a face within about 2 m of the camera.
@@ -53,10 +52,7 @@ pub fn model(label: &str) -> Result<ModelFiles, ModelError> {
 
 /// An embedded descriptor set by file stem.
 pub fn descriptor_set(label: &str) -> Result<DescriptorSet, ModelError> {
-    let (_, text) = DESCRIPTOR_SETS
-        .iter()
-        .find(|(l, _)| *l == label)
-        .ok_or_else(|| ModelError::UnknownEmbedded(label.to_owned()))?;
+    let (_, text) = DESCRIPTOR_SETS.iter().find(|(l, _)| *l == label).ok_or_else(|| ModelError::UnknownEmbedded(label.to_owned()))?;
     DescriptorSet::parse(text, Path::new(&format!("embedded:{label}.json")))
 }
 

@@ -63,8 +63,7 @@ const MAX_INPUT_SIDE: usize = 4096;
 impl ModelManifest {
     /// Parse and check the manifest's own consistency (not the ONNX file).
     pub fn parse(text: &str, path: &Path) -> Result<ModelManifest, ModelError> {
-        let m: ModelManifest =
-            toml::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        let m: ModelManifest = toml::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
         m.validate(path)?;
         Ok(m)
     }
@@ -127,8 +126,7 @@ impl ModelFiles {
     /// Read `manifest_path` and the ONNX file it names (relative to the manifest), and
     /// check the checksum.
     pub fn load(manifest_path: &Path) -> Result<ModelFiles, ModelError> {
-        let text = std::fs::read_to_string(manifest_path)
-            .map_err(|source| ModelError::Read { path: manifest_path.to_owned(), source })?;
+        let text = std::fs::read_to_string(manifest_path).map_err(|source| ModelError::Read { path: manifest_path.to_owned(), source })?;
         let manifest = ModelManifest::parse(&text, manifest_path)?;
         let onnx_path = manifest_path.parent().unwrap_or(Path::new(".")).join(&manifest.file);
         let onnx = std::fs::read(&onnx_path).map_err(|source| ModelError::Read { path: onnx_path.clone(), source })?;
@@ -193,8 +191,7 @@ script = "none"
     fn rejects_unknown_keys_and_inconsistent_fields() {
         let e = ModelManifest::parse(&format!("colour = 1\n{ENCODER}"), Path::new("m.toml")).expect_err("unknown");
         assert!(e.to_string().contains("unknown field `colour`"), "{e}");
-        let e = ModelManifest::parse(&ENCODER.replace("mean = [0.0, 0.0, 0.0]", "mean = [0.0]"), Path::new("m.toml"))
-            .expect_err("mean");
+        let e = ModelManifest::parse(&ENCODER.replace("mean = [0.0, 0.0, 0.0]", "mean = [0.0]"), Path::new("m.toml")).expect_err("mean");
         assert!(e.to_string().contains("mean and std need 3"), "{e}");
         let e = ModelManifest::parse(&ENCODER.replace("embedding_dim = 4", ""), Path::new("m.toml")).expect_err("dim");
         assert!(e.to_string().contains("embedding_dim"), "{e}");

@@ -20,10 +20,10 @@ use crate::model::fold::softmax;
 use crate::model::Folded;
 use crate::publish::indexmap_like::OrderedProbs;
 use crate::publish::{Event, EventKind, ExpressionEvent, FiredDescriptor, Publisher, Scored, StatsEvent};
+use crate::shutdown::Shutdown;
 use crate::smooth::{Change, Smoother, SmootherConfig};
 use crate::track::{Tracker, TrackerConfig};
 use std::collections::{BTreeMap, HashMap};
-use crate::shutdown::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::time::{Duration, Instant};
@@ -136,7 +136,13 @@ pub fn run(
             if let Some(interval) = cfg.stats_interval {
                 if stats.started.elapsed() >= interval {
                     let totals = (frames_in.load(Ordering::Relaxed), summary.frames_processed, slot.dropped());
-                    let event = stats.finish(&cfg.camera, totals, bad_frames.load(Ordering::Relaxed), summary.events_dropped, inference.tracker.len());
+                    let event = stats.finish(
+                        &cfg.camera,
+                        totals,
+                        bad_frames.load(Ordering::Relaxed),
+                        summary.events_dropped,
+                        inference.tracker.len(),
+                    );
                     log::debug!("stats: {event:?}");
                     emit(Event::Stats(event), &mut summary);
                     stats = StatsWindow::new(Instant::now(), totals.0);
@@ -214,10 +220,24 @@ struct StatsWindow {
 
 impl StatsWindow {
     fn new(started: Instant, frames_in: u64) -> StatsWindow {
-        StatsWindow { started, frames_out: 0, frames_in_at_start: frames_in, detect: Duration::ZERO, classify: Duration::ZERO, total: Duration::ZERO }
+        StatsWindow {
+            started,
+            frames_out: 0,
+            frames_in_at_start: frames_in,
+            detect: Duration::ZERO,
+            classify: Duration::ZERO,
+            total: Duration::ZERO,
+        }
     }
 
-    fn finish(&self, camera: &str, (frames_in, processed, dropped): (u64, u64, u64), bad: u64, events_dropped: u64, tracks: usize) -> StatsEvent {
+    fn finish(
+        &self,
+        camera: &str,
+        (frames_in, processed, dropped): (u64, u64, u64),
+        bad: u64,
+        events_dropped: u64,
+        tracks: usize,
+    ) -> StatsEvent {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let per_frame = |d: Duration| if self.frames_out == 0 { 0.0 } else { d.as_secs_f64() * 1e3 / self.frames_out as f64 };
         let mut latency_ms = BTreeMap::new();
@@ -499,8 +519,7 @@ mod tests {
         let sink = Collect::default();
         let mut classifier = ByBrightness { folded: folded(), delay: Duration::ZERO };
         let summary =
-            run(source, &mut OneFace, &mut classifier, Box::new(sink.clone()), &config(FramePolicy::Block), &Shutdown::new())
-                .expect("run");
+            run(source, &mut OneFace, &mut classifier, Box::new(sink.clone()), &config(FramePolicy::Block), &Shutdown::new()).expect("run");
         let events = sink.0.lock().expect("events").clone();
         let kinds: Vec<(EventKind, String)> = events
             .iter()
@@ -509,10 +528,7 @@ mod tests {
                 Event::Stats(_) => None,
             })
             .collect();
-        assert_eq!(
-            kinds,
-            vec![(EventKind::Start, "bright".into()), (EventKind::Change, "dim".into()), (EventKind::End, "dim".into())]
-        );
+        assert_eq!(kinds, vec![(EventKind::Start, "bright".into()), (EventKind::Change, "dim".into()), (EventKind::End, "dim".into())]);
         // 40 scripted frames, one of which was corrupt.
         assert_eq!((summary.frames_in, summary.frames_processed, summary.bad_frames, summary.frames_dropped), (39, 39, 1, 0));
         let Event::Expression(change) = &events[1] else { panic!("not an expression event") };
@@ -532,11 +548,8 @@ mod tests {
         assert!(summary.frames_dropped > 0, "{summary:?}");
         assert_eq!(summary.frames_in, summary.frames_processed + summary.frames_dropped);
         let events = sink.0.lock().expect("events").clone();
-        let last_stats = events
-            .iter()
-            .rev()
-            .find_map(|e| if let Event::Stats(s) = e { Some(s.clone()) } else { None })
-            .expect("a stats event");
+        let last_stats =
+            events.iter().rev().find_map(|e| if let Event::Stats(s) = e { Some(s.clone()) } else { None }).expect("a stats event");
         assert!(last_stats.frames_dropped > 0 && last_stats.latency_ms["classify"] > 0.0);
     }
 

@@ -6,7 +6,7 @@ pub mod live;
 pub mod slot;
 
 use crate::align::{align, AlignOptions};
-use crate::classify::{Classification, ClassifyError, Classifier};
+use crate::classify::{Classification, Classifier, ClassifyError};
 use crate::decode::{decode_file, DecodeError};
 use crate::detect::{DetectError, FaceDetector};
 use crate::frame::{BBox, Frame, Point};
@@ -92,13 +92,7 @@ impl StillPipeline {
             let classification =
                 self.classifier.classify((&crop).into()).map_err(|source| PipelineError::Classify { path: label.to_owned(), source })?;
             self.times.classify += t.elapsed();
-            results.push(FaceResult {
-                face,
-                bbox: det.bbox,
-                detection_score: Some(det.score),
-                keypoints: det.keypoints,
-                classification,
-            });
+            results.push(FaceResult { face, bbox: det.bbox, detection_score: Some(det.score), keypoints: det.keypoints, classification });
         }
         Ok(results)
     }

@@ -58,10 +58,7 @@ impl Fanout {
 
     /// Per sink: events dropped because its queue was full, and publishes that failed.
     pub fn counters(&self) -> Vec<(String, u64, u64)> {
-        self.sinks
-            .iter()
-            .map(|s| (s.name.clone(), s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed)))
-            .collect()
+        self.sinks.iter().map(|s| (s.name.clone(), s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed))).collect()
     }
 }
 

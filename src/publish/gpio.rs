@@ -191,9 +191,11 @@ pub struct ChipLine {
 impl OutputLine for ChipLine {
     fn set_high(&mut self, high: bool) -> Result<(), GpioError> {
         let v = if high { gpiocdev::line::Value::Active } else { gpiocdev::line::Value::Inactive };
-        self.request
-            .set_value(self.offset, v)
-            .map_err(|e| GpioError::Set { chip: self.chip.clone(), line: self.offset, reason: e.to_string() })
+        self.request.set_value(self.offset, v).map_err(|e| GpioError::Set {
+            chip: self.chip.clone(),
+            line: self.offset,
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -254,8 +256,7 @@ impl OutputLine for RppalLine {
 #[cfg(feature = "rppal")]
 pub fn open_rppal(cfg: &GpioOutput) -> Result<GpioPublisher<RppalLine>, GpioError> {
     let offsets: Vec<u32> = cfg.pins.iter().map(|p| p.line).collect();
-    let open_err =
-        |reason: String| GpioError::Open { chip: PathBuf::from("rppal (Raspberry Pi GPIO)"), lines: offsets.clone(), reason };
+    let open_err = |reason: String| GpioError::Open { chip: PathBuf::from("rppal (Raspberry Pi GPIO)"), lines: offsets.clone(), reason };
     let logic = PinLogic::new(rules(cfg), cfg.active_low);
     let gpio = rppal::gpio::Gpio::new().map_err(|e| open_err(e.to_string()))?;
     let mut lines = Vec::with_capacity(offsets.len());
@@ -320,10 +321,7 @@ mod tests {
 
     #[test]
     fn level_lines_follow_every_transition_and_end_safe() {
-        let rules = vec![
-            PinRule { expression: "happy".into(), pulse: None },
-            PinRule { expression: "sad".into(), pulse: None },
-        ];
+        let rules = vec![PinRule { expression: "happy".into(), pulse: None }, PinRule { expression: "sad".into(), pulse: None }];
         let (mut p, log) = fake(rules, false);
         assert_eq!(take(&log), [(0, false), (1, false)], "safe at start");
         let ev = |k, track, x: &str| Event::Expression(event(k, "cam", track, x, 0.0));
@@ -377,11 +375,13 @@ mod tests {
     /// named; it never pretends to drive them.
     #[test]
     fn rppal_off_a_pi_is_a_clear_error_naming_the_pins() {
-        let cfg: GpioOutput =
-            toml::from_str("backend = 'rppal'
+        let cfg: GpioOutput = toml::from_str(
+            "backend = 'rppal'
 [[pins]]
 line = 17
-expression = 'happy'").expect("cfg");
+expression = 'happy'",
+        )
+        .expect("cfg");
         assert_eq!(cfg.backend, crate::config::GpioBackend::Rppal);
         let is_pi = std::fs::read_to_string("/proc/device-tree/compatible").is_ok_and(|c| c.contains("raspberrypi"));
         if !is_pi {
