@@ -2,8 +2,9 @@
 //! claims come from a run anyone can repeat (see bench/ for the onnxruntime comparison).
 
 use crate::align::align;
-use crate::commands::{expand_inputs, CommandError, ModelArgs};
+use crate::commands::{CommandError, ModelArgs};
 use crate::decode::decode_file;
+use crate::decode::files::expand_inputs;
 use crate::detect::FaceDetector;
 use crate::infer;
 use crate::model::embedded;
@@ -69,7 +70,8 @@ pub struct BenchReport {
 }
 
 pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, CommandError> {
-    let paths: Vec<PathBuf> = expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(CommandError::Input)?;
+    let paths: Vec<PathBuf> =
+        expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(|e| CommandError::Input(e.to_string()))?;
     if paths.is_empty() {
         return Err(CommandError::Input("bench: no images found".into()));
     }

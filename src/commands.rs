@@ -3,6 +3,7 @@
 
 use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
 use crate::classify::{Classifier, FoldedClassifier};
+use crate::decode::files::expand_inputs;
 use crate::detect::{BlazeFaceDetector, FaceDetector};
 use crate::infer::{BackendKind, InferenceConfig, OrtOptions, Provider};
 use crate::model::embedded::{self, DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
@@ -196,38 +197,6 @@ pub struct ClassifyOutcome {
     pub failed: usize,
 }
 
-const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png"];
-
-/// Expand files and directories into image paths, sorted within each directory. Paths
-/// that cannot be listed come back as errors, in place, so one bad path costs one line.
-pub fn expand_inputs(paths: &[PathBuf]) -> Vec<Result<PathBuf, String>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out);
-        } else {
-            out.push(Ok(p.clone()));
-        }
-    }
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<Result<PathBuf, String>>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => return out.push(Err(format!("{}: cannot list directory: {e}", dir.display()))),
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e))) {
-            out.push(Ok(p));
-        }
-    }
-}
-
 /// `cliper classify`: results to `out`, one error line per failed input to `err`.
 pub fn classify(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<ClassifyOutcome, CommandError> {
     let classifier = args.models.load_classifier()?;
@@ -237,9 +206,9 @@ pub fn classify(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -
     for input in expand_inputs(&args.paths) {
         let path = match input {
             Ok(p) => p,
-            Err(msg) => {
+            Err(e) => {
                 outcome.failed += 1;
-                fail(args.json, "", &msg, out, err)?;
+                fail(args.json, "", &e.to_string(), out, err)?;
                 continue;
             }
         };

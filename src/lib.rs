@@ -51,6 +51,8 @@ pub mod publish;
 pub mod report;
 pub mod shutdown;
 pub mod smooth;
+#[cfg(any(test, feature = "testutil"))]
+pub mod testutil;
 pub mod track;
 
 /// Process exit codes, distinct per failure class.

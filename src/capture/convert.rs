@@ -23,14 +23,13 @@
 //! swscale interpolates vertically) from its default conversion; see the tests.
 //! GREY is full-range luma (as in V4L2 and ffmpeg), so R = G = B = Y.
 //!
-//! MJPEG frames are decoded by the `image` crate; against ffmpeg's decoder of the same
-//! frame the difference is at most 3 levels (mean 0.04).
+//! MJPEG frames are decoded by the `image` crate through [`crate::decode::jpeg`]; against
+//! ffmpeg's decoder of the face fixture the difference measures at most 3 levels (mean 0.044),
+//! and the tests allow 4 (`MJPEG_MAX_DIFF`) because two decoders' IDCTs may round apart.
 
 use super::CaptureError;
+use crate::decode::{jpeg, MAX_SIDE};
 use crate::frame::Frame;
-
-/// The largest side accepted, as for still images: bounds allocations from a bad header.
-pub const MAX_SIDE: u32 = 16384;
 
 /// A camera pixel format cliper can convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -242,124 +241,23 @@ pub fn convert(source_name: &str, layout: &Layout, data: &[u8]) -> Result<Frame,
     Frame::from_raw(layout.width, layout.height, out).ok_or_else(|| bad(source_name, "frame buffer size mismatch".to_string()))
 }
 
-/// Decodes one JPEG image (an MJPEG buffer, or a frame of a replayed stream).
-///
-/// A buffer without the end-of-image marker is rejected up front: truncated USB transfers
-/// are the common corruption, and a decoder may otherwise return a half-grey picture.
+/// Decodes one JPEG frame (an MJPEG buffer, or a frame of a replayed stream); a corrupt one
+/// is a `BadFrame` naming the source.
 pub fn decode_jpeg(source_name: &str, data: &[u8]) -> Result<Frame, CaptureError> {
-    if data.len() < 4 || data[..2] != [0xFF, 0xD8] {
-        return Err(bad(source_name, format!("MJPG buffer of {} bytes has no JPEG start marker", data.len())));
-    }
-    // Some cameras pad `bytesused` with zeros after the end marker.
-    let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    if end < 4 || data[end - 2..end] != [0xFF, 0xD9] {
-        return Err(bad(source_name, format!("MJPG buffer of {} bytes is truncated (no end-of-image marker)", data.len())));
-    }
-    let data = &data[..end];
-    let completed = with_standard_huffman_tables(data);
-    let data = completed.as_deref().unwrap_or(data);
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), image::ImageFormat::Jpeg);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    reader.limits(limits);
-    let image = reader.decode().map_err(|e| bad(source_name, format!("corrupt MJPG frame: {e}")))?;
-    Ok(image.into_rgb8())
+    jpeg::decode_frame(data).map_err(|e| bad(source_name, e.to_string()))
 }
-
-/// UVC cameras leave the Huffman tables out of MJPEG frames (the UVC MJPEG payload spec
-/// fixes them to JPEG Annex K.3), and the `image` decoder requires them. Returns the frame
-/// with the standard tables inserted before its first scan when it has no DHT segment;
-/// `None` when it has its own or its headers cannot be walked (the decoder reports why).
-fn with_standard_huffman_tables(jpeg: &[u8]) -> Option<Vec<u8>> {
-    let mut i = 2;
-    loop {
-        let marker = *jpeg.get(i + 1)?;
-        if jpeg[i] != 0xFF {
-            return None;
-        }
-        match marker {
-            0xC4 => return None,
-            0xDA => break,
-            _ => {}
-        }
-        let len = usize::from(u16::from_be_bytes([*jpeg.get(i + 2)?, *jpeg.get(i + 3)?]));
-        i += 2 + len;
-    }
-    let mut out = Vec::with_capacity(jpeg.len() + STANDARD_DHT.len());
-    out.extend_from_slice(&jpeg[..i]);
-    out.extend_from_slice(&STANDARD_DHT);
-    out.extend_from_slice(&jpeg[i..]);
-    Some(out)
-}
-
-/// The four JPEG Annex K.3 Huffman tables as one DHT segment (the bytes libjpeg's
-/// `std_huff_tables` and ffmpeg's `-huffman default` write).
-#[rustfmt::skip]
-const STANDARD_DHT: [u8; 420] = [
-    0xFF, 0xC4, 0x01, 0xA2, // DHT, length 418
-    // DC luminance: class/id, code counts by length 1..=16, then the 12 symbols.
-    0x00,
-    0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B,
-    // DC chrominance: class/id, code counts by length 1..=16, then the 12 symbols.
-    0x01,
-    0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B,
-    // AC luminance: class/id, code counts by length 1..=16, then the 162 symbols.
-    0x10,
-    0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125,
-    0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07,
-    0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xA1, 0x08, 0x23, 0x42, 0xB1, 0xC1, 0x15, 0x52, 0xD1, 0xF0,
-    0x24, 0x33, 0x62, 0x72, 0x82, 0x09, 0x0A, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x25, 0x26, 0x27, 0x28,
-    0x29, 0x2A, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49,
-    0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69,
-    0x6A, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
-    0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7,
-    0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xC2, 0xC3, 0xC4, 0xC5,
-    0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xD9, 0xDA, 0xE1, 0xE2,
-    0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF1, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6, 0xF7, 0xF8,
-    0xF9, 0xFA,
-    // AC chrominance: class/id, code counts by length 1..=16, then the 162 symbols.
-    0x11,
-    0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119,
-    0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71,
-    0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xA1, 0xB1, 0xC1, 0x09, 0x23, 0x33, 0x52, 0xF0,
-    0x15, 0x62, 0x72, 0xD1, 0x0A, 0x16, 0x24, 0x34, 0xE1, 0x25, 0xF1, 0x17, 0x18, 0x19, 0x1A, 0x26,
-    0x27, 0x28, 0x29, 0x2A, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,
-    0x49, 0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68,
-    0x69, 0x6A, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
-    0x88, 0x89, 0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0xA2, 0xA3, 0xA4, 0xA5,
-    0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xC2, 0xC3,
-    0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xD9, 0xDA,
-    0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6, 0xF7, 0xF8,
-    0xF9, 0xFA,
-];
 
 fn bad(source_name: &str, reason: String) -> CaptureError {
     CaptureError::BadFrame { source_name: source_name.to_string(), reason }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    pub(crate) fn fixture(name: &str) -> Vec<u8> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture").join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
+    use crate::testutil::{capture_fixture as fixture, pixel_diff as diff};
 
     const W: u32 = 140;
     const H: u32 = 160;
-
-    /// Largest and mean absolute per-channel difference.
-    pub(crate) fn diff(a: &[u8], b: &[u8]) -> (u8, f64) {
-        assert_eq!(a.len(), b.len());
-        let max = a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0);
-        let sum: u64 = a.iter().zip(b).map(|(x, y)| u64::from(x.abs_diff(*y))).sum();
-        (max, sum as f64 / a.len() as f64)
-    }
 
     fn convert_fixture(format: PixelFormat, raw: &str) -> Frame {
         convert("test", &Layout::packed(format, W, H), &fixture(raw)).expect("fixture converts")

@@ -3,8 +3,8 @@
 //! frames are also released in real time.
 
 use super::{CaptureError, CapturedFrame, FrameSource};
-use crate::commands::expand_inputs;
 use crate::decode::decode_file;
+use crate::decode::files::expand_inputs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,8 @@ impl ImagesSource {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(config(format!("fps must be positive, got {fps}")));
         }
-        let paths: Vec<PathBuf> = expand_inputs(&[path.to_owned()]).into_iter().collect::<Result<_, _>>().map_err(config)?;
+        let paths: Vec<PathBuf> =
+            expand_inputs(&[path.to_owned()]).into_iter().collect::<Result<_, _>>().map_err(|e| config(e.to_string()))?;
         if paths.is_empty() {
             return Err(config("no .jpg, .jpeg or .png images".into()));
         }

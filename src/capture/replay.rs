@@ -7,6 +7,7 @@
 
 use super::convert::{self, Layout, PixelFormat};
 use super::{CaptureError, CapturedFrame, FrameSource};
+use crate::decode::jpeg::{find_soi, image_len};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -111,7 +112,7 @@ impl ReplaySource {
                 }
             }
             if self.pending.starts_with(&[0xFF, 0xD8]) {
-                match jpeg_len(&self.pending) {
+                match image_len(&self.pending) {
                     Ok(Some(len)) => return Ok(Some(self.pending.drain(..len).collect())),
                     Ok(None) => {}
                     Err(why) => {
@@ -197,64 +198,10 @@ pub fn frame_len(layout: &Layout) -> Option<usize> {
     stride.checked_mul(rows)
 }
 
-/// Offset of the next JPEG start marker (`FF D8`) after the first byte.
-fn find_soi(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).skip(1).position(|w| w == [0xFF, 0xD8]).map(|i| i + 1)
-}
-
-/// Length of the JPEG at the start of `buf` (which begins with `FF D8`): `Some(len)`
-/// through its end marker, `None` if `buf` ends first, or why it is malformed.
-///
-/// Walks the marker segments by their lengths and scans only entropy-coded data for
-/// markers, so an `FF D9` inside a header segment (an EXIF thumbnail) does not end it.
-pub fn jpeg_len(buf: &[u8]) -> Result<Option<usize>, &'static str> {
-    let mut i = 2;
-    loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        while i < buf.len() && buf[i] == 0xFF && buf.get(i + 1) == Some(&0xFF) {
-            i += 1;
-        }
-        let (Some(&ff), Some(&marker)) = (buf.get(i), buf.get(i + 1)) else {
-            return Ok(None);
-        };
-        if ff != 0xFF {
-            return Err("expected a marker");
-        }
-        match marker {
-            0xD9 => return Ok(Some(i + 2)),
-            0xD8 => return Err("start marker inside a frame"),
-            // Standalone markers without a length.
-            0x01 | 0xD0..=0xD7 => {
-                i += 2;
-                continue;
-            }
-            _ => {}
-        }
-        let Some(len) = buf.get(i + 2..i + 4).map(|s| usize::from(u16::from_be_bytes([s[0], s[1]]))) else {
-            return Ok(None);
-        };
-        if len < 2 {
-            return Err("segment length below 2");
-        }
-        i += 2 + len;
-        if marker == 0xDA {
-            // Entropy-coded data: runs to the next FF that is not a stuffed 00 or a restart.
-            loop {
-                match buf.get(i..i + 2) {
-                    None => return Ok(None),
-                    Some([0xFF, 0x00]) | Some([0xFF, 0xD0..=0xD7]) => i += 2,
-                    Some([0xFF, _]) => break,
-                    Some(_) => i += 1,
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::convert::tests::{diff, fixture};
     use super::*;
+    use crate::testutil::{capture_fixture as fixture, pixel_diff as diff};
     use std::io::Write;
 
     fn temp_file(bytes: &[u8]) -> tempfile::NamedTempFile {
@@ -340,20 +287,6 @@ mod tests {
         assert_eq!(ok, [true, false, true, false, true, false], "{frames:?}");
         let seqs: Vec<u64> = frames.iter().flatten().map(|f| f.sequence).collect();
         assert_eq!(seqs, [0, 2, 4]);
-    }
-
-    #[test]
-    fn jpeg_len_walks_segments() {
-        let one = fixture("face.mjpg");
-        assert_eq!(jpeg_len(&one), Ok(Some(one.len())));
-        assert_eq!(jpeg_len(&one[..one.len() - 1]), Ok(None));
-        assert_eq!(jpeg_len(&one[..3]), Ok(None));
-        // An APP1 segment whose payload holds an end marker must not end the image.
-        let mut with_app = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD9, 0xFF, 0xD9];
-        with_app.extend_from_slice(&one[2..]);
-        assert_eq!(jpeg_len(&with_app), Ok(Some(with_app.len())));
-        assert!(jpeg_len(&[0xFF, 0xD8, 0x12, 0x34]).is_err());
-        assert!(jpeg_len(&[0xFF, 0xD8, 0xFF, 0xD8]).is_err());
     }
 
     #[test]

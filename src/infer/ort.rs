@@ -81,14 +81,16 @@ fn register_providers(
                 log::warn!("ort: execution provider {} is unavailable, going on without it (allow_fallback): {e}", provider.name());
                 builder = e.recover();
             }
-            Err(e) => return Err(ModelError::Backend {
-                path: path.to_path_buf(),
-                backend: "ort",
-                reason: format!(
+            Err(e) => {
+                return Err(ModelError::Backend {
+                    path: path.to_path_buf(),
+                    backend: "ort",
+                    reason: format!(
                     "execution provider {} could not be registered: {e} (set [inference.ort] allow_fallback = true to continue without it)",
                     provider.name()
                 ),
-            }),
+                })
+            }
         }
     }
     Ok((builder, active))

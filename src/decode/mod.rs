@@ -1,11 +1,17 @@
-//! Reading still images (JPEG, PNG) into frames, with limits so a hostile or broken file
-//! gives an error naming it instead of a panic or an out-of-memory abort.
+//! JPEG and PNG into [`Frame`]s, in one place: still images here, JPEG frames of cameras and
+//! replays in [`jpeg`], the image files of a path list in [`files`]. Every decode is held to
+//! [`MAX_SIDE`], so a hostile or broken file gives an error naming it instead of a panic or
+//! an out-of-memory abort.
+
+pub mod files;
+pub mod jpeg;
 
 use crate::frame::Frame;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-/// Largest accepted width or height; bigger declared sizes are refused before allocating.
+/// Largest accepted width or height of any image or frame (files, MJPEG, raw camera
+/// layouts); bigger declared sizes are refused before allocating.
 pub const MAX_SIDE: u32 = 16_384;
 /// Largest decoder allocation.
 pub const MAX_ALLOC: u64 = 1 << 30;
@@ -49,7 +55,7 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Frame, DecodeError> {
     let corrupt = |reason: String| DecodeError::Corrupt { path: path.to_owned(), reason };
     // The JPEG decoder fills a cut-off scan with grey instead of failing; a photo missing
     // its end would then be classified as if it were whole.
-    if format == image::ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+    if format == image::ImageFormat::Jpeg && !jpeg::has_end(bytes) {
         return Err(corrupt("JPEG ends before its end-of-image marker (truncated file)".into()));
     }
     match reader.decode() {
@@ -65,17 +71,6 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Frame, DecodeError> {
             Err(DecodeError::TooLarge { path: path.to_owned(), width, height })
         }
         Err(e) => Err(corrupt(e.to_string())),
-    }
-}
-
-/// Whether an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA).
-/// Entropy-coded data stuffs every FF byte, so neither marker can appear inside a scan;
-/// data appended after the image (motion photos) does not matter.
-pub fn jpeg_has_end(bytes: &[u8]) -> bool {
-    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_sos {
-        Some(sos) => bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => false,
     }
 }
 
@@ -111,21 +106,44 @@ mod tests {
         image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 7]))
             .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
             .expect("encode jpeg");
-        assert!(jpeg_has_end(&jpeg));
+        assert!(jpeg::has_end(&jpeg));
         decode_bytes(&jpeg, Path::new("whole.jpg")).expect("whole jpeg decodes");
         let cut = &jpeg[..jpeg.len() - 40];
-        assert!(!jpeg_has_end(cut));
+        assert!(!jpeg::has_end(cut));
         let e = decode_bytes(cut, Path::new("cut.jpg")).expect_err("truncated").to_string();
         assert!(e.starts_with("cut.jpg: corrupt or truncated") && e.contains("end-of-image"), "{e}");
     }
 
+    /// CRC-32 (ISO-HDLC, as PNG chunks use), bit by bit: the test patches a header and must
+    /// keep it valid, or the decoder stops at the checksum and the size limit never runs.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
     #[test]
     fn a_huge_declared_size_is_refused_before_allocating() {
-        // A PNG header claiming 100000 x 100000 pixels, then garbage.
+        // A PNG whose IHDR claims 100000 x 100000 pixels, its CRC recomputed so the header
+        // is valid and only the size is wrong.
         let mut b = png(1, 1);
+        assert_eq!(&b[12..16], b"IHDR");
         b[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         b[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&b[12..29]);
+        b[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = decode_bytes(&b, Path::new("big.png")).expect_err("must fail").to_string();
-        assert!(e.contains("too large") || e.contains("corrupt"), "{e}");
+        assert!(e.contains("too large (100000x100000; at most 16384 px a side)"), "{e}");
+    }
+
+    #[test]
+    fn the_crc_helper_matches_a_png_written_by_the_image_crate() {
+        let b = png(3, 2);
+        assert_eq!(crc32(&b[12..29]).to_be_bytes(), b[29..33]);
     }
 }
