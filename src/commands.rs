@@ -76,14 +76,14 @@ pub struct ModelArgs {
 #[derive(Debug, Clone, Args)]
 pub struct InferenceArgs {
     /// Inference backend; `ort` needs a build with `--features ort`.
-    #[arg(long, value_enum, default_value_t = BackendKind::Tract)]
-    pub backend: BackendKind,
+    #[arg(long, value_enum, default_value_t = BackendArg::Tract)]
+    pub backend: BackendArg,
     /// libonnxruntime.so for `--backend ort` (default: $ORT_DYLIB_PATH, else the loader's path).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
     /// ONNX Runtime execution providers in order of preference.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu")]
-    pub providers: Vec<Provider>,
+    pub providers: Vec<ProviderArg>,
     /// Go on without a provider that fails to register instead of stopping.
     #[arg(long)]
     pub allow_fallback: bool,
@@ -95,13 +95,52 @@ pub struct InferenceArgs {
     pub trt_cache_dir: Option<PathBuf>,
 }
 
+/// `--backend`: [`BackendKind`] as clap parses it (the library has no clap types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// tract, pure Rust on the CPU.
+    Tract,
+    /// ONNX Runtime loaded at run time (TensorRT, CUDA or CPU execution providers).
+    Ort,
+}
+
+impl From<BackendArg> for BackendKind {
+    fn from(b: BackendArg) -> BackendKind {
+        match b {
+            BackendArg::Tract => BackendKind::Tract,
+            BackendArg::Ort => BackendKind::Ort,
+        }
+    }
+}
+
+/// `--providers`: [`Provider`] as clap parses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderArg {
+    /// NVIDIA TensorRT (builds an engine per model on first use; cached).
+    Tensorrt,
+    /// NVIDIA CUDA.
+    Cuda,
+    /// ONNX Runtime's own CPU kernels.
+    Cpu,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(p: ProviderArg) -> Provider {
+        match p {
+            ProviderArg::Tensorrt => Provider::Tensorrt,
+            ProviderArg::Cuda => Provider::Cuda,
+            ProviderArg::Cpu => Provider::Cpu,
+        }
+    }
+}
+
 impl InferenceArgs {
     pub fn config(&self) -> InferenceConfig {
         InferenceConfig {
-            backend: self.backend,
+            backend: self.backend.into(),
             ort: OrtOptions {
                 library: self.ort_library.clone(),
-                providers: self.providers.clone(),
+                providers: self.providers.iter().map(|&p| p.into()).collect(),
                 allow_fallback: self.allow_fallback,
                 intra_threads: self.ort_threads,
                 trt_cache_dir: self.trt_cache_dir.clone(),
@@ -287,7 +326,7 @@ fn config_models(cfg: &crate::config::Config) -> Result<(BlazeFaceDetector, Fold
         margin: cfg.align.margin,
         no_rotate: !cfg.align.rotate,
         inference: InferenceArgs {
-            backend: BackendKind::Tract,
+            backend: BackendArg::Tract,
             ort_library: None,
             providers: vec![],
             allow_fallback: false,

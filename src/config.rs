@@ -2,7 +2,7 @@
 //! every field has a documented, named default, so a config holds only what differs.
 
 use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
-use crate::model::embedded::{DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
+use crate::model::config::ModelsConfig;
 use crate::smooth::SmootherConfig;
 use crate::track::TrackerConfig;
 use serde::Deserialize;
@@ -329,39 +329,6 @@ fn default_height() -> u32 {
 }
 fn default_v4l2_fps() -> u32 {
     15
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelsConfig {
-    /// Face detector: an embedded model name or a manifest path.
-    #[serde(default = "default_detector")]
-    pub detector: String,
-    /// Expression encoder: an embedded model name or a manifest path.
-    #[serde(default = "default_encoder")]
-    pub encoder: String,
-    /// Descriptor set: an embedded name or a JSON path.
-    #[serde(default = "default_descriptors")]
-    pub descriptors: String,
-    /// Minimum face detection score; unset: the detector manifest's.
-    #[serde(default)]
-    pub min_score: Option<f32>,
-}
-
-fn default_detector() -> String {
-    DEFAULT_DETECTOR.into()
-}
-fn default_encoder() -> String {
-    DEFAULT_ENCODER.into()
-}
-fn default_descriptors() -> String {
-    DEFAULT_DESCRIPTORS.into()
-}
-
-impl Default for ModelsConfig {
-    fn default() -> Self {
-        ModelsConfig { detector: default_detector(), encoder: default_encoder(), descriptors: default_descriptors(), min_score: None }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

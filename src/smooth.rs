@@ -5,6 +5,7 @@
 //! A pure state machine on `heapless` buffers: no allocation per frame, no clock reads;
 //! the caller passes each frame's timestamp.
 
+use crate::classify::scores::argmax;
 use heapless::Vec as HVec;
 use std::time::Duration;
 
@@ -123,16 +124,6 @@ impl Smoother {
             }
         }
     }
-}
-
-fn argmax(v: &[f32]) -> Option<usize> {
-    let mut best: Option<usize> = None;
-    for (i, x) in v.iter().enumerate() {
-        if best.is_none_or(|b| *x > v[b]) {
-            best = Some(i);
-        }
-    }
-    best
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! export/reference/ort_outputs.py.
 
 use crate::common::*;
+use cliper::infer::tract::{raw_plan, run_f32};
 use cliper::model::embedded;
-use cliper::model::tract::{raw_plan, run_f32};
 
 #[test]
 fn tract_matches_onnxruntime_on_every_model() {

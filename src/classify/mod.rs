@@ -1,10 +1,11 @@
-//! Expression classification: the `Classifier` seam, its result type, and the encoder with
-//! folded descriptors on an inference [`Engine`](crate::infer::Engine).
+//! Expression classification: the `Classifier` seam, its result type, the score maths every
+//! consumer shares ([`scores`]), and the encoder with folded descriptors on an inference
+//! [`Engine`](crate::infer::Engine).
 
 pub mod clip;
+pub mod scores;
 
-use crate::infer::{self, Engine, InferenceConfig};
-use crate::model::fold::softmax;
+use crate::infer::{self, Engine, EngineError, InferenceConfig};
 use crate::model::manifest::ModelFiles;
 use crate::model::{DescriptorSet, Folded, ModelError};
 use crate::preprocess::{CropRef, InputSpec};
@@ -25,47 +26,31 @@ pub struct Classification {
 impl Classification {
     /// Build from logits (used for both per-frame and mean-embedding scores).
     pub fn from_logits(embedding: Vec<f32>, descriptor_logits: Vec<f32>, class_logits: Vec<f32>) -> Classification {
-        let probs = softmax(&class_logits);
+        let probs = scores::softmax(&class_logits);
         Classification { embedding, descriptor_logits, class_logits, probs }
     }
 
     /// Index of the most probable class (the first one on ties).
     pub fn best_class(&self) -> usize {
-        argmax(&self.probs)
+        scores::argmax(&self.probs).unwrap_or(0)
     }
 
-    /// Index of the highest-scoring descriptor of class `class`.
+    /// Index of the highest-scoring descriptor of class `class` (the first one on ties).
     pub fn best_descriptor_of(&self, class: usize, folded: &Folded) -> usize {
-        let mut best = None::<(usize, f32)>;
-        for (k, &c) in folded.descriptor_class.iter().enumerate() {
-            if c == class && best.is_none_or(|(_, l)| self.descriptor_logits[k] > l) {
-                best = Some((k, self.descriptor_logits[k]));
-            }
-        }
-        best.map(|(k, _)| k).unwrap_or(0)
+        scores::best_descriptor(&self.descriptor_logits, &folded.descriptor_class, class).unwrap_or(0)
     }
-}
-
-/// Index of the largest value, the first one on ties (0 for an empty slice).
-pub fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, x) in v.iter().enumerate() {
-        if *x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// Why classification failed on a crop.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifyError {
     #[error("expression encoder inference failed: {0}")]
-    Inference(String),
+    Inference(#[source] EngineError),
 }
 
-/// Scores a face crop against a descriptor set.
-pub trait Classifier {
+/// Scores a face crop against a descriptor set. `Send`: the live path runs it on its
+/// inference thread.
+pub trait Classifier: Send {
     /// Score one crop: an 8-bit image (a decoded file, a whole frame) or an aligned float crop.
     fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError>;
     /// The matrices behind the scores: labels, descriptor names and clip-level scoring.
@@ -106,10 +91,9 @@ impl FoldedClassifier {
 
     /// Run on an already prepared input tensor (benchmarks and parity tests).
     pub fn classify_prepared(&mut self, data: Vec<f32>) -> Result<Classification, ClassifyError> {
-        let out = self.engine.run(data).map_err(|e| ClassifyError::Inference(e.to_string()))?;
-        let [emb, desc, class]: [Vec<f32>; 3] = out
-            .try_into()
-            .map_err(|o: Vec<_>| ClassifyError::Inference(format!("folded plan returned {} outputs, expected 3", o.len())))?;
+        let out = self.engine.run(data).map_err(ClassifyError::Inference)?;
+        let [emb, desc, class]: [Vec<f32>; 3] =
+            out.try_into().map_err(|o: Vec<_>| ClassifyError::Inference(EngineError::Outputs { got: o.len(), expected: 3 }))?;
         Ok(Classification::from_logits(emb, desc, class))
     }
 }

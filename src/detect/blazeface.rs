@@ -1,51 +1,12 @@
 //! BlazeFace post-processing, as MediaPipe's face detection graph does it: SSD anchors,
 //! box and keypoint decoding, sigmoid scores, weighted non-maximum suppression.
 //!
-//! All pure: the tract-backed detector in `detect::tract` feeds raw model outputs in.
-//! Coordinates here are relative to the model's (letterboxed) input square, 0..1.
+//! All pure: [`super::BlazeFaceDetector`] feeds in the raw outputs of whichever inference
+//! engine ran the model. Coordinates here are relative to the model's (letterboxed) input
+//! square, 0..1.
 
-use serde::Deserialize;
-
-/// Anchor and decoding options of one BlazeFace variant (the manifest's `[detector]` table).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlazeFaceOptions {
-    /// One stride per anchor layer; consecutive layers with equal strides share a grid.
-    pub strides: Vec<u32>,
-    /// When > 0, every layer adds a second anchor (MediaPipe's interpolated scale).
-    pub interpolated_scale_aspect_ratio: f32,
-    /// Anchor centre offset within a grid cell.
-    #[serde(default = "default_anchor_offset")]
-    pub anchor_offset: f32,
-    /// Raw scores are clipped to ±score_clip before the sigmoid.
-    #[serde(default = "default_score_clip")]
-    pub score_clip: f32,
-    /// Detections scoring below this are dropped before suppression.
-    #[serde(default = "default_score_threshold")]
-    pub score_threshold: f32,
-    /// Boxes overlapping the best remaining one by more than this IoU are merged into it.
-    #[serde(default = "default_nms_iou")]
-    pub nms_iou: f32,
-    /// Keypoints per detection (6 for BlazeFace).
-    #[serde(default = "default_num_keypoints")]
-    pub num_keypoints: usize,
-}
-
-fn default_anchor_offset() -> f32 {
-    0.5
-}
-fn default_score_clip() -> f32 {
-    100.0
-}
-fn default_score_threshold() -> f32 {
-    0.5
-}
-fn default_nms_iou() -> f32 {
-    0.3
-}
-fn default_num_keypoints() -> usize {
-    6
-}
+/// The manifest's `[detector]` table: part of the model contract, so it lives there.
+pub use crate::model::manifest::BlazeFaceOptions;
 
 /// An anchor centre, relative to the input square (fixed anchor size 1×1).
 #[derive(Debug, Clone, Copy, PartialEq)]

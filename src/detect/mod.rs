@@ -4,7 +4,7 @@
 pub mod blazeface;
 
 use crate::frame::{BBox, Frame, Point};
-use crate::infer::{self, Engine, InferenceConfig};
+use crate::infer::{self, Engine, EngineError, InferenceConfig};
 use crate::model::manifest::{ModelFiles, Role};
 use crate::model::ModelError;
 use crate::preprocess::{prepare, InputSpec};
@@ -35,11 +35,11 @@ impl Detection {
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
     #[error("face detector inference failed: {0}")]
-    Inference(String),
+    Inference(#[source] EngineError),
 }
 
-/// Finds faces in a frame.
-pub trait FaceDetector {
+/// Finds faces in a frame. `Send`: the live path runs it on its inference thread.
+pub trait FaceDetector: Send {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError>;
 }
 
@@ -103,9 +103,13 @@ impl BlazeFaceDetector {
 impl FaceDetector for BlazeFaceDetector {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
         let prepared = prepare(frame, &self.spec);
-        let outputs = self.engine.run(prepared.data).map_err(|e| DetectError::Inference(e.to_string()))?;
+        let outputs = self.engine.run(prepared.data).map_err(DetectError::Inference)?;
+        let (Some(regressors), Some(scores)) = (outputs.get(self.regressors_ix), outputs.get(self.scores_ix)) else {
+            let expected = self.regressors_ix.max(self.scores_ix) + 1;
+            return Err(DetectError::Inference(EngineError::Outputs { got: outputs.len(), expected }));
+        };
         let (w, h) = (self.spec.width, self.spec.height);
-        let raw = decode(&outputs[self.regressors_ix], &outputs[self.scores_ix], &self.anchors, &self.opts, w, h);
+        let raw = decode(regressors, scores, &self.anchors, &self.opts, w, h);
         let t = prepared.transform;
         let to_frame = |x: f32, y: f32| {
             let (fx, fy) = t.to_source(x * w as f32, y * h as f32);

@@ -125,7 +125,7 @@ mod tests {
                 .expect("tract loads the folded ONNX");
             let n: usize = shape.iter().product();
             let input: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
-            let out = crate::model::tract::run_f32(&plan, input, &shape).expect("run");
+            let out = crate::infer::tract::run_f32(&plan, input, &shape).expect("run");
             assert_eq!(out.len(), 3);
             let (desc, class) = folded.score(&out[0]);
             for (a, b) in desc.iter().chain(&class).zip(out[1].iter().chain(&out[2])) {

@@ -156,7 +156,7 @@ impl OrtEngine {
     }
 
     fn run_with_shapes(&mut self, input: Vec<f32>) -> Result<Vec<ShapedOutput>, EngineError> {
-        let err = |e: ort::Error| EngineError(e.to_string());
+        let err = |e: ort::Error| EngineError::Backend(Box::new(e));
         let tensor = Tensor::from_array((self.input_shape.clone(), input)).map_err(err)?;
         let outputs = self.session.run(ort::inputs![self.input_name.as_str() => tensor]).map_err(err)?;
         let mut result = Vec::with_capacity(outputs.len());

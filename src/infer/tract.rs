@@ -1,10 +1,112 @@
-//! The default backend: the model optimised once by tract into one plan, with the
-//! descriptor set folded into the graph before optimisation (see `model::fold`).
+//! The default backend, and every tract graph cliper builds: the ONNX model parsed with the
+//! manifest's input shape, the descriptor set's matrices wired after the encoder's embedding
+//! before optimisation ([`wire_folded`]), optimised once into one plan.
 
 use super::{Engine, EngineError};
-use crate::model::manifest::ModelFiles;
-use crate::model::tract::{folded_encoder_plan, raw_plan, run_f32, Plan};
+use crate::model::manifest::{ModelFiles, Role};
 use crate::model::{Folded, ModelError};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::math;
+use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
+
+/// An optimised, runnable tract plan.
+pub type Plan = Arc<TypedSimplePlan>;
+
+/// A tract error with its whole context chain in its message (tract's errors are `anyhow`
+/// chains, whose plain `Display` shows only the outermost context).
+#[derive(Debug)]
+pub struct TractFailure(pub TractError);
+
+impl std::fmt::Display for TractFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for TractFailure {}
+
+fn tract_err(files: &ModelFiles) -> impl Fn(TractError) -> ModelError + '_ {
+    move |e| ModelError::Tract { path: files.onnx_path.clone(), source: Box::new(TractFailure(e)) }
+}
+
+/// Parse the ONNX bytes into a typed model with the manifest's input shape.
+pub fn typed_model(files: &ModelFiles) -> Result<TypedModel, ModelError> {
+    let err = tract_err(files);
+    let shape = files.manifest.input_spec().shape();
+    let mut model = tract_onnx::onnx().model_for_read(&mut files.onnx.as_slice()).map_err(&err)?;
+    model.set_input_fact(0, f32::fact(shape).into()).map_err(&err)?;
+    model.into_typed().map_err(&err)
+}
+
+/// The model as exported, optimised: the reference for parity checks against onnxruntime.
+pub fn raw_plan(files: &ModelFiles) -> Result<Plan, ModelError> {
+    let err = tract_err(files);
+    typed_model(files)?.into_optimized().and_then(|m| m.into_runnable()).map_err(err)
+}
+
+/// An encoder with `folded` appended. The plan's outputs are
+/// `[embedding [1, D], descriptor logits [1, K], class logits [1, C]]`.
+pub fn folded_encoder_plan(files: &ModelFiles, folded: &Folded) -> Result<Plan, ModelError> {
+    files.expect_role(Role::Encoder)?;
+    let err = tract_err(files);
+    let mut model = typed_model(files)?;
+    let outputs = model.output_outlets().map_err(&err)?.to_vec();
+    let [embedding] = outputs[..] else {
+        return Err(ModelError::Invalid {
+            path: files.onnx_path.clone(),
+            reason: format!("an encoder must have one output, this one has {}", outputs.len()),
+        });
+    };
+    let fact = model.outlet_fact(embedding).map_err(&err)?.clone();
+    let want = [1, folded.dim];
+    if fact.shape.as_concrete() != Some(&want[..]) || fact.datum_type != f32::datum_type() {
+        return Err(ModelError::Invalid {
+            path: files.onnx_path.clone(),
+            reason: format!("encoder output is {fact:?}, the descriptor set needs f32 {want:?}"),
+        });
+    }
+    let (desc, class) = wire_folded(folded, &mut model, embedding).map_err(&err)?;
+    model.select_output_outlets(&[embedding, desc, class]).map_err(&err)?;
+    model.into_optimized().and_then(|m| m.into_runnable()).map_err(err)
+}
+
+/// Append `folded`'s scoring after `embedding` (shape `[1, D]`) and return the
+/// descriptor-logit and class-logit outlets: the graph form of [`Folded::score`].
+pub fn wire_folded(folded: &Folded, model: &mut TypedModel, embedding: OutletId) -> TractResult<(OutletId, OutletId)> {
+    let (d, k_total, c_total) = (folded.dim, folded.descriptors(), folded.classes());
+    let mut x = embedding;
+    if folded.normalize {
+        let sq = model.wire_node("cliper.fold.square", math::square(), &[x])?[0];
+        let ss = model.wire_node("cliper.fold.sum", Reduce::new(tvec!(1), Reducer::Sum), &[sq])?[0];
+        let inv = model.wire_node("cliper.fold.rsqrt", math::rsqrt(), &[ss])?[0];
+        x = model.wire_node("cliper.fold.normalize", math::mul(), &[x, inv])?[0];
+    }
+    let w = model.add_const("cliper.fold.weights", tensor1(&folded.weights).into_shape(&[d, k_total])?)?;
+    let mut desc = model.wire_node("cliper.fold.descriptors", EinSum::new("mk,kn->mn".parse()?, f32::datum_type()), &[x, w])?[0];
+    if folded.bias.iter().any(|b| *b != 0.0) {
+        let b = model.add_const("cliper.fold.bias", tensor1(&folded.bias).into_shape(&[1, k_total])?)?;
+        desc = model.wire_node("cliper.fold.bias_add", math::add(), &[desc, b])?[0];
+    }
+    let a = model.add_const("cliper.fold.aggregate", tensor1(&folded.aggregate).into_shape(&[k_total, c_total])?)?;
+    let class = model.wire_node("cliper.fold.classes", EinSum::new("mk,kn->mn".parse()?, f32::datum_type()), &[desc, a])?[0];
+    Ok((desc, class))
+}
+
+/// Run a plan on one f32 input tensor and return every output as a flat vector.
+pub fn run_f32(plan: &Plan, data: Vec<f32>, shape: &[usize]) -> Result<Vec<Vec<f32>>, TractFailure> {
+    let run = || -> TractResult<Vec<Vec<f32>>> {
+        let input = tract_ndarray::ArrayD::from_shape_vec(shape, data)?;
+        let outputs = plan.run(tvec!(Tensor::from(input).into_tvalue()))?;
+        outputs.iter().map(|o| to_vec_f32(o)).collect()
+    };
+    run().map_err(TractFailure)
+}
+
+/// Copy an f32 tensor out of tract.
+pub fn to_vec_f32(t: &Tensor) -> TractResult<Vec<f32>> {
+    Ok(t.to_plain_array_view::<f32>()?.iter().copied().collect())
+}
 
 /// A tract plan with its input shape.
 pub struct TractEngine {
@@ -32,7 +134,7 @@ impl TractEngine {
 
 impl Engine for TractEngine {
     fn run(&mut self, input: Vec<f32>) -> Result<Vec<Vec<f32>>, EngineError> {
-        run_f32(&self.plan, input, &self.input_shape).map_err(|e| EngineError(format!("{e:#}")))
+        Ok(run_f32(&self.plan, input, &self.input_shape)?)
     }
 
     fn output_shapes(&self) -> &[Vec<usize>] {
@@ -41,5 +143,42 @@ impl Engine for TractEngine {
 
     fn describe(&self) -> String {
         "tract".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DescriptorSet;
+    use crate::testutil::toy_descriptor_set;
+    use std::path::Path;
+
+    #[test]
+    fn wired_graph_matches_plain_scoring() -> TractResult<()> {
+        for scoring in [r#"{"type": "cosine", "scale": 100}"#, r#"{"type": "linear"}"#] {
+            let f = Folded::new(&DescriptorSet::parse(&toy_descriptor_set(scoring), Path::new("t.json")).expect("toy set"));
+            let mut model = TypedModel::default();
+            let input = model.add_source("embedding", f32::fact([1, 2]))?;
+            let (desc, class) = wire_folded(&f, &mut model, input)?;
+            model.select_output_outlets(&[desc, class])?;
+            let plan = model.into_optimized()?.into_runnable()?;
+            let out = plan.run(tvec!(tensor2(&[[3f32, 4.0]]).into_tvalue()))?;
+            let (want_desc, want_class) = f.score(&[3.0, 4.0]);
+            let got_desc = to_vec_f32(&out[0])?;
+            let got_class = to_vec_f32(&out[1])?;
+            for (a, b) in got_desc.iter().zip(&want_desc).chain(got_class.iter().zip(&want_class)) {
+                assert!((a - b).abs() < 1e-4, "{scoring}: {a} vs {b}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn load_failures_keep_tract_s_whole_message_as_their_source() {
+        let mut files = crate::model::embedded::model("faceapi_expression").expect("embedded");
+        files.onnx = b"not an onnx file".to_vec();
+        let e = raw_plan(&files).err().expect("garbage does not load");
+        let source = std::error::Error::source(&e).expect("a source").to_string();
+        assert!(!source.is_empty() && e.to_string().ends_with(&source), "{e} / {source}");
     }
 }

@@ -154,18 +154,9 @@ impl DescriptorSet {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub(crate) fn toy_set(scoring: &str) -> String {
-        format!(
-            r#"{{"name": "toy-set", "encoder": "toy", "dim": 2, "scoring": {scoring}, "aggregate": "mean",
-            "classes": [
-              {{"label": "a", "descriptors": [{{"name": "a1", "embedding": [1.0, 0.0]}}, {{"name": "a2", "embedding": [0.0, 2.0], "bias": 0.5}}]}},
-              {{"label": "b", "descriptors": [{{"name": "b1", "text": "a photo of b", "embedding": [-1.0, 1.0]}}]}}
-            ]}}"#
-        )
-    }
+    use crate::testutil::toy_descriptor_set as toy_set;
 
     #[test]
     fn parses_and_selects_classes() {

@@ -1,15 +1,14 @@
-//! Folding a descriptor set into matrices, and those matrices into an encoder's graph.
+//! Folding a descriptor set into matrices: the maths of the contract, with no inference
+//! engine in sight.
 //!
 //! The text side of CLIPER is fixed after training, so every descriptor becomes a column of
 //! one `D × K` matrix (normalised and pre-scaled for cosine scoring) and class aggregation a
-//! `K × C` matrix. Appended to the encoder before tract optimises it, one plan returns the
-//! embedding, every descriptor's logit and every class's logit.
+//! `K × C` matrix. The inference backends append these matrices to the encoder's graph
+//! (`infer::tract::wire_folded`, `infer::onnx_fold`), so one plan returns the embedding,
+//! every descriptor's logit and every class's logit; [`Folded::score`] is the same maths in
+//! plain Rust, for clip-level (mean embedding) scoring.
 
 use super::descriptors::{Aggregate, DescriptorSet, Scoring};
-use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::einsum::EinSum;
-use tract_onnx::tract_core::ops::math;
-use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
 
 /// A descriptor set as matrices.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,42 +116,12 @@ impl Folded {
         }
         (desc, class)
     }
-
-    /// Append the scoring nodes after `embedding` (shape `[1, D]`) and return the
-    /// descriptor-logit and class-logit outlets.
-    pub fn wire(&self, model: &mut TypedModel, embedding: OutletId) -> TractResult<(OutletId, OutletId)> {
-        let (d, k_total, c_total) = (self.dim, self.descriptors(), self.classes());
-        let mut x = embedding;
-        if self.normalize {
-            let sq = model.wire_node("cliper.fold.square", math::square(), &[x])?[0];
-            let ss = model.wire_node("cliper.fold.sum", Reduce::new(tvec!(1), Reducer::Sum), &[sq])?[0];
-            let inv = model.wire_node("cliper.fold.rsqrt", math::rsqrt(), &[ss])?[0];
-            x = model.wire_node("cliper.fold.normalize", math::mul(), &[x, inv])?[0];
-        }
-        let w = model.add_const("cliper.fold.weights", tensor1(&self.weights).into_shape(&[d, k_total])?)?;
-        let mut desc = model.wire_node("cliper.fold.descriptors", EinSum::new("mk,kn->mn".parse()?, f32::datum_type()), &[x, w])?[0];
-        if self.bias.iter().any(|b| *b != 0.0) {
-            let b = model.add_const("cliper.fold.bias", tensor1(&self.bias).into_shape(&[1, k_total])?)?;
-            desc = model.wire_node("cliper.fold.bias_add", math::add(), &[desc, b])?[0];
-        }
-        let a = model.add_const("cliper.fold.aggregate", tensor1(&self.aggregate).into_shape(&[k_total, c_total])?)?;
-        let class = model.wire_node("cliper.fold.classes", EinSum::new("mk,kn->mn".parse()?, f32::datum_type()), &[desc, a])?[0];
-        Ok((desc, class))
-    }
-}
-
-/// Numerically stable softmax.
-pub fn softmax(logits: &[f32]) -> Vec<f32> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::descriptors::tests::toy_set;
+    use crate::testutil::toy_descriptor_set as toy_set;
     use std::path::Path;
 
     fn set(scoring: &str) -> DescriptorSet {
@@ -180,32 +149,5 @@ mod tests {
         let (desc, class) = f.score(&[3.0, 4.0]);
         assert_eq!(desc, vec![3.0, 8.5, 1.0]);
         assert_eq!(class, vec![5.75, 1.0]);
-    }
-
-    #[test]
-    fn wired_graph_matches_plain_scoring() -> TractResult<()> {
-        for scoring in [r#"{"type": "cosine", "scale": 100}"#, r#"{"type": "linear"}"#] {
-            let f = Folded::new(&set(scoring));
-            let mut model = TypedModel::default();
-            let input = model.add_source("embedding", f32::fact([1, 2]))?;
-            let (desc, class) = f.wire(&mut model, input)?;
-            model.select_output_outlets(&[desc, class])?;
-            let plan = model.into_optimized()?.into_runnable()?;
-            let out = plan.run(tvec!(tensor2(&[[3f32, 4.0]]).into_tvalue()))?;
-            let (want_desc, want_class) = f.score(&[3.0, 4.0]);
-            let got_desc = crate::model::tract::to_vec_f32(&out[0])?;
-            let got_class = crate::model::tract::to_vec_f32(&out[1])?;
-            for (a, b) in got_desc.iter().zip(&want_desc).chain(got_class.iter().zip(&want_class)) {
-                assert!((a - b).abs() < 1e-4, "{scoring}: {a} vs {b}");
-            }
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn softmax_sums_to_one_and_survives_large_logits() {
-        let p = softmax(&[1000.0, 1000.0, -1000.0]);
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!((p[0] - 0.5).abs() < 1e-6);
     }
 }

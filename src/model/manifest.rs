@@ -1,7 +1,6 @@
 //! Model manifests (`models/<name>.toml`): how to feed an ONNX file and where it came from.
 
 use super::{sha256_hex, ModelError};
-use crate::detect::blazeface::BlazeFaceOptions;
 use crate::preprocess::{ColorOrder, InputSpec, Layout, ResizeRule};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -54,6 +53,48 @@ pub struct ModelManifest {
     #[serde(default)]
     pub detector: Option<BlazeFaceOptions>,
     pub provenance: Provenance,
+}
+
+/// Anchor and decoding options of one BlazeFace variant: the manifest's `[detector]` table
+/// (docs/model-contract.md), read by `detect::blazeface`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlazeFaceOptions {
+    /// One stride per anchor layer; consecutive layers with equal strides share a grid.
+    pub strides: Vec<u32>,
+    /// When > 0, every layer adds a second anchor (MediaPipe's interpolated scale).
+    pub interpolated_scale_aspect_ratio: f32,
+    /// Anchor centre offset within a grid cell.
+    #[serde(default = "default_anchor_offset")]
+    pub anchor_offset: f32,
+    /// Raw scores are clipped to ±score_clip before the sigmoid.
+    #[serde(default = "default_score_clip")]
+    pub score_clip: f32,
+    /// Detections scoring below this are dropped before suppression.
+    #[serde(default = "default_score_threshold")]
+    pub score_threshold: f32,
+    /// Boxes overlapping the best remaining one by more than this IoU are merged into it.
+    #[serde(default = "default_nms_iou")]
+    pub nms_iou: f32,
+    /// Keypoints per detection (6 for BlazeFace).
+    #[serde(default = "default_num_keypoints")]
+    pub num_keypoints: usize,
+}
+
+fn default_anchor_offset() -> f32 {
+    0.5
+}
+fn default_score_clip() -> f32 {
+    100.0
+}
+fn default_score_threshold() -> f32 {
+    0.5
+}
+fn default_nms_iou() -> f32 {
+    0.3
+}
+fn default_num_keypoints() -> usize {
+    6
 }
 
 /// Inputs above this side are refused: no face model needs them and they would only

@@ -1,11 +1,12 @@
-//! The model contract (docs/model-contract.md): manifests, descriptor sets, the embedded
-//! default models, folding descriptors into an encoder graph, and loading under tract.
+//! The model contract (docs/model-contract.md): manifests, descriptor sets, the maths of
+//! folding descriptors into matrices, the embedded default models, and which of them a
+//! config selects. No inference engine: `crate::infer` turns these into runnable plans.
 
+pub mod config;
 pub mod descriptors;
 pub mod embedded;
 pub mod fold;
 pub mod manifest;
-pub mod tract;
 
 pub use descriptors::{DescriptorSet, Scoring};
 pub use fold::Folded;
@@ -26,8 +27,12 @@ pub enum ModelError {
     Invalid { path: PathBuf, reason: String },
     #[error("descriptor set {set} does not fit encoder {encoder}: {reason}")]
     Mismatch { set: String, encoder: String, reason: String },
-    #[error("{path}: tract could not load the model: {reason}")]
-    Tract { path: PathBuf, reason: String },
+    #[error("{path}: tract could not load the model: {source}")]
+    Tract {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{path}: {backend}: {reason}")]
     Backend { path: PathBuf, backend: &'static str, reason: String },
     #[error("no embedded model named {0}")]

@@ -12,11 +12,11 @@ use super::slot::Slot;
 use crate::align::{align, AlignOptions};
 use crate::capture::{CaptureError, CapturedFrame, FrameSource};
 use crate::classify::clip::ClipAverager;
-use crate::classify::{argmax, Classification, Classifier};
+use crate::classify::scores::{argmax, softmax};
+use crate::classify::{Classification, Classifier};
 use crate::config::FramePolicy;
 use crate::detect::FaceDetector;
 use crate::frame::BBox;
-use crate::model::fold::softmax;
 use crate::model::Folded;
 use crate::publish::indexmap_like::OrderedProbs;
 use crate::publish::{Event, EventKind, ExpressionEvent, FiredDescriptor, Publisher, Scored, StatsEvent};
@@ -359,7 +359,7 @@ impl<'c> Inference<'c> {
 }
 
 fn scored(folded: &Folded, probs: &[f32]) -> Scored {
-    let best = argmax(probs);
+    let best = argmax(probs).unwrap_or(0);
     Scored {
         expression: folded.labels.get(best).cloned().unwrap_or_default(),
         confidence: probs.get(best).copied().unwrap_or(0.0),
@@ -376,7 +376,7 @@ fn expression_event(
     previous: Option<String>,
 ) -> ExpressionEvent {
     let smoothed = state.smoother.probs();
-    let label = state.smoother.label().unwrap_or_else(|| argmax(smoothed));
+    let label = state.smoother.label().or_else(|| argmax(smoothed)).unwrap_or(0);
     let k = state.last.best_descriptor_of(label, folded);
     let (clip_probs, clip_frames) = match state.clip.mean() {
         Some(mean) => (softmax(&folded.score(&mean).1), state.clip.len()),

@@ -123,7 +123,7 @@ mod tests {
     impl Classifier for RednessClassifier {
         fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError> {
             if self.fail {
-                return Err(ClassifyError::Inference("boom".into()));
+                return Err(ClassifyError::Inference(crate::infer::EngineError::Backend("boom".into())));
             }
             let (w, h) = crop.dims();
             self.sizes.push((w as u32, h as u32));
