@@ -11,6 +11,7 @@
 
 use crate::frame::{BBox, Frame, Point};
 use crate::preprocess::{sample_bilinear_zero, FloatImage};
+use serde::Deserialize;
 
 /// How aligned crops are cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,6 +88,38 @@ pub fn extract(frame: &Frame, g: &CropGeometry, size: u32) -> FloatImage {
 pub fn align(frame: &Frame, bbox: &BBox, eyes: Option<(Point, Point)>, opts: &AlignOptions) -> (FloatImage, CropGeometry) {
     let g = crop_geometry(bbox, eyes, opts);
     (extract(frame, &g, opts.size), g)
+}
+
+/// `[align]`: how faces are cut out for the encoder.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignConfig {
+    /// Margin around the detected box, as a fraction of its size.
+    #[serde(default = "default_margin")]
+    pub margin: f32,
+    /// Rotate faces so the eyes are level.
+    #[serde(default = "default_rotate")]
+    pub rotate: bool,
+}
+
+fn default_margin() -> f32 {
+    DEFAULT_MARGIN
+}
+fn default_rotate() -> bool {
+    true
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        AlignConfig { margin: default_margin(), rotate: default_rotate() }
+    }
+}
+
+impl AlignConfig {
+    /// The crop options, at the default crop size.
+    pub fn options(&self) -> AlignOptions {
+        AlignOptions { margin: self.margin, size: DEFAULT_SIZE, rotate: self.rotate }
+    }
 }
 
 #[cfg(test)]

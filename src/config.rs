@@ -1,225 +1,73 @@
-//! The `cliper run` configuration: one TOML file. Unknown keys are errors naming the key;
-//! every field has a documented, named default, so a config holds only what differs.
+//! The `cliper run` configuration: one TOML file, composed of the sections each component
+//! owns beside itself (`[source]` in `capture`, `[[outputs]]` in `publish`, `[tracking]` in
+//! `track`, …). This module only composes them: it parses, asks every section to validate
+//! itself under its key path, and names the file in every error. Unknown keys are errors
+//! naming the key; every field has a documented, named default, so a config holds only what
+//! differs.
 
-use crate::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
+use crate::align::{AlignConfig, AlignOptions};
+use crate::capture::SourceConfig;
+use crate::classify::clip::ClipConfig;
+use crate::infer::InferenceConfig;
 use crate::model::config::ModelsConfig;
-use crate::smooth::SmootherConfig;
-use crate::track::TrackerConfig;
+use crate::pipeline::config::{FramePolicy, PipelineConfig};
+use crate::pipeline::live::LiveConfig;
+use crate::publish::OutputConfig;
+use crate::schema::{Invalid, Key};
+use crate::smooth::{SmootherConfig, SmoothingConfig};
+use crate::track::{TrackerConfig, TrackingConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Why a config could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
-    #[error("{path}: {reason}")]
-    Invalid { path: PathBuf, reason: String },
+    /// Not TOML, an unknown key, or a value of the wrong type (a pixel format that does not
+    /// exist): serde's message names the key and the line.
+    #[error("{path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    /// A value the section cannot use: `c.toml: outputs[1].qos must be 0, 1 or 2, got 3`.
+    #[error("{path}: {key} {reason}")]
+    Invalid { path: PathBuf, key: String, reason: String },
 }
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Name of this camera in events (and later in MQTT topics).
+    /// Name of this camera in events and MQTT topics.
     #[serde(default = "default_camera")]
     pub camera: String,
     /// Where frames come from.
     #[serde(default = "default_source")]
     pub source: SourceConfig,
     /// Which models score the faces.
-    #[serde(default)]
+    #[serde(default = "ModelsConfig::default")]
     pub models: ModelsConfig,
     /// Which backend runs the models: tract (default) or ONNX Runtime.
-    #[serde(default)]
-    pub inference: crate::infer::InferenceConfig,
+    #[serde(default = "InferenceConfig::default")]
+    pub inference: InferenceConfig,
     /// How faces are cut out for the encoder.
-    #[serde(default)]
+    #[serde(default = "AlignConfig::default")]
     pub align: AlignConfig,
     /// How faces are followed across frames.
-    #[serde(default)]
+    #[serde(default = "TrackingConfig::default")]
     pub tracking: TrackingConfig,
     /// How a track's expression is stabilised.
-    #[serde(default)]
+    #[serde(default = "SmoothingConfig::default")]
     pub smoothing: SmoothingConfig,
     /// Clip-level (dynamic FER) scoring.
-    #[serde(default)]
+    #[serde(default = "ClipConfig::default")]
     pub clip: ClipConfig,
     /// Queues, statistics.
-    #[serde(default)]
+    #[serde(default = "PipelineConfig::default")]
     pub pipeline: PipelineConfig,
     /// Where events go: `[[outputs]]` tables, each with a `type`; several at once. Unset:
     /// one `stdout` sink.
-    #[serde(default = "default_outputs")]
+    #[serde(default = "crate::publish::default_outputs")]
     pub outputs: Vec<OutputConfig>,
-}
-
-fn default_outputs() -> Vec<OutputConfig> {
-    vec![OutputConfig::Stdout(StdoutOutput {})]
-}
-
-/// An event sink, chosen by `type`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum OutputConfig {
-    /// JSON lines on standard output.
-    Stdout(StdoutOutput),
-    /// An MQTT broker (docs/mqtt.md lists every topic). Boxed: it is much the largest.
-    Mqtt(Box<MqttOutput>),
-    /// GPIO output lines driven by expressions.
-    Gpio(GpioOutput),
-}
-
-impl OutputConfig {
-    /// The sink's name in logs and drop counters.
-    pub fn name(&self) -> &'static str {
-        match self {
-            OutputConfig::Stdout(_) => "stdout",
-            OutputConfig::Mqtt(_) => "mqtt",
-            OutputConfig::Gpio(_) => "gpio",
-        }
-    }
-}
-
-/// The `stdout` sink has no settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutOutput {}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttOutput {
-    /// Broker host name or address.
-    #[serde(default = "default_mqtt_host")]
-    pub host: String,
-    /// Broker port (1883 plain, usually 8883 with TLS).
-    #[serde(default = "default_mqtt_port")]
-    pub port: u16,
-    /// MQTT client id; also the Home Assistant node id.
-    #[serde(default = "default_mqtt_client_id")]
-    pub client_id: String,
-    /// User name; unset: anonymous.
-    #[serde(default)]
-    pub username: Option<String>,
-    /// File holding the password (trailing newline ignored). Never logged.
-    #[serde(default)]
-    pub password_file: Option<PathBuf>,
-    /// Name of a systemd credential (`LoadCredential=`): the password is read from
-    /// `$CREDENTIALS_DIRECTORY/<name>`.
-    #[serde(default)]
-    pub password_credential: Option<String>,
-    /// TLS to the broker; unset: plain TCP.
-    #[serde(default)]
-    pub tls: Option<MqttTls>,
-    /// Seconds between keep-alive pings; the broker fires the last will after 1.5 times
-    /// this without traffic. 0 turns keep-alive off.
-    #[serde(default = "default_keep_alive_s")]
-    pub keep_alive_s: u64,
-    /// QoS of every publish: 0, 1 or 2.
-    #[serde(default = "default_qos")]
-    pub qos: u8,
-    /// First level of every cliper topic.
-    #[serde(default = "default_topic_prefix")]
-    pub topic_prefix: String,
-    /// Events kept while the broker is unreachable; when full, the oldest `change` goes
-    /// first, then the oldest event of any type.
-    #[serde(default = "default_outage_queue")]
-    pub outage_queue: usize,
-    /// Publish Home Assistant discovery configs.
-    #[serde(default)]
-    pub discovery: bool,
-    /// Home Assistant's discovery prefix.
-    #[serde(default = "default_discovery_prefix")]
-    pub discovery_prefix: String,
-}
-
-fn default_mqtt_host() -> String {
-    "localhost".into()
-}
-fn default_mqtt_port() -> u16 {
-    1883
-}
-fn default_mqtt_client_id() -> String {
-    "cliper".into()
-}
-fn default_keep_alive_s() -> u64 {
-    30
-}
-fn default_qos() -> u8 {
-    1
-}
-fn default_topic_prefix() -> String {
-    "cliper".into()
-}
-fn default_outage_queue() -> usize {
-    1000
-}
-fn default_discovery_prefix() -> String {
-    "homeassistant".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MqttTls {
-    /// PEM file with the CA certificate(s) the broker's certificate must chain to.
-    pub ca_file: PathBuf,
-    /// PEM client certificate, for brokers that require one (needs `key_file`).
-    #[serde(default)]
-    pub cert_file: Option<PathBuf>,
-    /// PEM private key of `cert_file`.
-    #[serde(default)]
-    pub key_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GpioOutput {
-    /// `chardev` (the Linux GPIO character device: Pi, Jetson, any board) or `rppal`
-    /// (Raspberry Pi only, needs a cliper built with the `rppal` feature; `line` is then
-    /// the BCM GPIO number and `chip` is ignored).
-    #[serde(default = "default_gpio_backend")]
-    pub backend: GpioBackend,
-    /// GPIO character device, e.g. `/dev/gpiochip0`.
-    #[serde(default = "default_gpio_chip")]
-    pub chip: PathBuf,
-    /// Active means low on the wire (relays that switch on low).
-    #[serde(default)]
-    pub active_low: bool,
-    /// One table per output line.
-    #[serde(default)]
-    pub pins: Vec<GpioPinConfig>,
-}
-
-/// How GPIO lines are driven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GpioBackend {
-    Chardev,
-    Rppal,
-}
-
-fn default_gpio_backend() -> GpioBackend {
-    GpioBackend::Chardev
-}
-
-fn default_gpio_chip() -> PathBuf {
-    "/dev/gpiochip0".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GpioPinConfig {
-    /// Line offset on the chip.
-    pub line: u32,
-    /// The expression that drives it (a class label such as `happy`).
-    pub expression: String,
-    /// 0: active while any face shows the expression; otherwise a pulse this long each
-    /// time a face starts showing it.
-    #[serde(default)]
-    pub pulse_ms: u64,
 }
 
 fn default_camera() -> String {
@@ -227,266 +75,7 @@ fn default_camera() -> String {
 }
 
 fn default_source() -> SourceConfig {
-    SourceConfig::Images(ImagesSource { path: default_images_path(), fps: default_images_fps(), repeat: false })
-}
-
-/// A frame source, chosen by `type`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// Still images (a file or a directory, sorted), played as a video.
-    Images(ImagesSource),
-    /// A recorded stream: concatenated JPEG frames (MJPEG) or raw frames.
-    Replay(ReplaySource),
-    /// A V4L2 camera.
-    V4l2(V4l2Source),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImagesSource {
-    /// Image file or directory (searched recursively for .jpg, .jpeg, .png).
-    #[serde(default = "default_images_path")]
-    pub path: PathBuf,
-    /// Frames per second the images are played at (timestamps are `index / fps`).
-    #[serde(default = "default_images_fps")]
-    pub fps: f64,
-    /// Start again after the last image instead of ending.
-    #[serde(default)]
-    pub repeat: bool,
-}
-
-fn default_images_path() -> PathBuf {
-    PathBuf::from("samples")
-}
-fn default_images_fps() -> f64 {
-    15.0
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReplaySource {
-    /// The recording.
-    pub path: PathBuf,
-    /// `mjpeg` (concatenated JPEG frames) or a raw pixel format: `yuyv`, `nv12`, `grey`, `rgb3`.
-    #[serde(default = "default_replay_format")]
-    pub format: String,
-    /// Frame width, for raw formats.
-    #[serde(default)]
-    pub width: u32,
-    /// Frame height, for raw formats.
-    #[serde(default)]
-    pub height: u32,
-    /// Frames per second of the recording.
-    #[serde(default = "default_images_fps")]
-    pub fps: f64,
-    /// Play at `fps` in real time; off, as fast as the pipeline takes frames.
-    #[serde(default)]
-    pub realtime: bool,
-}
-
-fn default_replay_format() -> String {
-    "mjpeg".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct V4l2Source {
-    /// Device path (`/dev/video0`) or the card name `cliper devices` shows.
-    #[serde(default = "default_device")]
-    pub device: String,
-    /// Requested width; the driver may pick the nearest it supports.
-    #[serde(default = "default_width")]
-    pub width: u32,
-    /// Requested height.
-    #[serde(default = "default_height")]
-    pub height: u32,
-    /// Requested frame rate.
-    #[serde(default = "default_v4l2_fps")]
-    pub fps: u32,
-    /// Pixel format (`MJPG`, `YUYV`, `NV12`, `GREY`, `RGB3`); empty: the first the camera
-    /// offers in that order.
-    #[serde(default)]
-    pub format: String,
-    /// A frame wait longer than this counts as the camera being lost (milliseconds); it is
-    /// then reopened with backoff.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_timeout_ms() -> u64 {
-    2000
-}
-
-fn default_device() -> String {
-    "/dev/video0".into()
-}
-fn default_width() -> u32 {
-    640
-}
-fn default_height() -> u32 {
-    480
-}
-fn default_v4l2_fps() -> u32 {
-    15
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlignConfig {
-    /// Margin around the detected box, as a fraction of its size.
-    #[serde(default = "default_margin")]
-    pub margin: f32,
-    /// Rotate faces so the eyes are level.
-    #[serde(default = "default_true")]
-    pub rotate: bool,
-}
-
-fn default_margin() -> f32 {
-    DEFAULT_MARGIN
-}
-fn default_true() -> bool {
-    true
-}
-
-impl Default for AlignConfig {
-    fn default() -> Self {
-        AlignConfig { margin: default_margin(), rotate: true }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrackingConfig {
-    /// Minimum IoU between a track's predicted box and a detection.
-    #[serde(default = "default_iou")]
-    pub iou_threshold: f32,
-    /// Without overlap, follow a face whose centre moved less than this many box sizes.
-    #[serde(default = "default_center_distance")]
-    pub max_center_distance: f32,
-    /// A face unseen for this long ends its track (milliseconds).
-    #[serde(default = "default_max_age_ms")]
-    pub max_age_ms: u64,
-}
-
-fn default_iou() -> f32 {
-    TrackerConfig::default().iou_threshold
-}
-fn default_center_distance() -> f32 {
-    TrackerConfig::default().max_center_distance
-}
-fn default_max_age_ms() -> u64 {
-    TrackerConfig::default().max_age.as_millis() as u64
-}
-
-impl Default for TrackingConfig {
-    fn default() -> Self {
-        TrackingConfig { iou_threshold: default_iou(), max_center_distance: default_center_distance(), max_age_ms: default_max_age_ms() }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmoothingConfig {
-    /// Half-life of the probability average (milliseconds).
-    #[serde(default = "default_half_life_ms")]
-    pub half_life_ms: u64,
-    /// How far a new expression must lead the current one to replace it.
-    #[serde(default = "default_switch_margin")]
-    pub switch_margin: f32,
-    /// How long it must keep that lead (milliseconds).
-    #[serde(default = "default_min_dwell_ms")]
-    pub min_dwell_ms: u64,
-}
-
-fn default_half_life_ms() -> u64 {
-    SmootherConfig::default().half_life.as_millis() as u64
-}
-fn default_switch_margin() -> f32 {
-    SmootherConfig::default().switch_margin
-}
-fn default_min_dwell_ms() -> u64 {
-    SmootherConfig::default().min_dwell.as_millis() as u64
-}
-
-impl Default for SmoothingConfig {
-    fn default() -> Self {
-        SmoothingConfig {
-            half_life_ms: default_half_life_ms(),
-            switch_margin: default_switch_margin(),
-            min_dwell_ms: default_min_dwell_ms(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClipConfig {
-    /// Frames of a track averaged for the clip-level (dynamic FER) result.
-    #[serde(default = "default_clip_window")]
-    pub window: usize,
-}
-
-fn default_clip_window() -> usize {
-    16
-}
-
-impl Default for ClipConfig {
-    fn default() -> Self {
-        ClipConfig { window: default_clip_window() }
-    }
-}
-
-/// What happens when inference falls behind capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FramePolicy {
-    /// Keep only the newest frame; older unprocessed frames are dropped and counted. For
-    /// cameras: latency stays one frame.
-    FreshestWins,
-    /// Capture waits for inference; nothing is dropped. For files and replays.
-    Block,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineConfig {
-    /// Frame hand-off policy between capture and inference; unset: `freshest_wins` for
-    /// cameras, `block` for files.
-    #[serde(default)]
-    pub frames: Option<FramePolicy>,
-    /// Events waiting for the output; beyond this, new events are dropped and counted.
-    #[serde(default = "default_event_queue")]
-    pub event_queue: usize,
-    /// Seconds between statistics lines; 0 turns them off.
-    #[serde(default = "default_stats_interval")]
-    pub stats_interval_s: f64,
-    /// Events waiting for each output; a slow output drops (and counts) beyond this
-    /// without holding up the others.
-    #[serde(default = "default_output_queue")]
-    pub output_queue: usize,
-}
-
-fn default_output_queue() -> usize {
-    256
-}
-
-fn default_event_queue() -> usize {
-    256
-}
-fn default_stats_interval() -> f64 {
-    10.0
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        PipelineConfig {
-            frames: None,
-            event_queue: default_event_queue(),
-            stats_interval_s: default_stats_interval(),
-            output_queue: default_output_queue(),
-        }
-    }
+    SourceConfig::default()
 }
 
 impl Config {
@@ -495,122 +84,65 @@ impl Config {
         Config::parse(&text, path)
     }
 
+    /// Parse and validate; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), reason: e.to_string() })?;
-        c.validate(path)?;
+        let c: Config = toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?;
+        c.validate().map_err(|Invalid { key, reason }| ConfigError::Invalid { path: path.to_owned(), key, reason })?;
+        if c.pipeline.event_queue.is_some() {
+            log::warn!(
+                "{}: pipeline.event_queue is deprecated and ignored (events go straight to each output's queue, \
+                 pipeline.output_queue); remove it",
+                path.display()
+            );
+        }
         Ok(c)
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let bad = |reason: &str| Err(ConfigError::Invalid { path: path.to_owned(), reason: reason.to_owned() });
-        let fps_ok = |f: f64| f.is_finite() && f > 0.0;
-        match &self.source {
-            SourceConfig::Images(s) if !fps_ok(s.fps) => return bad("source.fps must be positive"),
-            SourceConfig::Replay(s) if !fps_ok(s.fps) => return bad("source.fps must be positive"),
-            SourceConfig::Replay(s) if s.format != "mjpeg" && (s.width == 0 || s.height == 0) => {
-                return bad("source.width and source.height are needed for raw replay formats")
-            }
-            SourceConfig::V4l2(s) if s.width == 0 || s.height == 0 || s.fps == 0 => {
-                return bad("source.width, source.height and source.fps must be positive")
-            }
-            _ => {}
-        }
-        if !(0.0..=1.0).contains(&self.tracking.iou_threshold) {
-            return bad("tracking.iou_threshold must be within 0..1");
-        }
-        if self.smoothing.switch_margin < 0.0 {
-            return bad("smoothing.switch_margin must not be negative");
-        }
-        if self.clip.window == 0 || self.clip.window > 1024 {
-            return bad("clip.window must be within 1..1024");
-        }
-        if self.pipeline.event_queue == 0 {
-            return bad("pipeline.event_queue must be at least 1");
-        }
-        if self.pipeline.stats_interval_s.is_nan() || self.pipeline.stats_interval_s < 0.0 {
-            return bad("pipeline.stats_interval_s must not be negative");
-        }
+    /// Every section checks itself under its own key.
+    fn validate(&self) -> Result<(), Invalid> {
+        let root = Key::root();
+        // The camera name is a topic level and a Home Assistant id.
         if self.camera.is_empty() || self.camera.contains(['/', '#', '+']) {
-            return bad("camera must be a non-empty name without '/', '#' or '+'");
+            return Err(root.field("camera").invalid("must be a non-empty name without '/', '#' or '+'"));
         }
-        if self.pipeline.output_queue == 0 {
-            return bad("pipeline.output_queue must be at least 1");
-        }
-        if self.outputs.is_empty() {
-            return bad("outputs: at least one output (events would go nowhere)");
-        }
-        if self.outputs.iter().filter(|o| matches!(o, OutputConfig::Stdout(_))).count() > 1 {
-            return bad("outputs: at most one stdout output");
-        }
-        for o in &self.outputs {
-            match o {
-                OutputConfig::Mqtt(m) => {
-                    if m.qos > 2 {
-                        return bad("outputs.qos must be 0, 1 or 2");
-                    }
-                    if m.keep_alive_s > u64::from(u16::MAX) {
-                        // MQTT carries it in 16 bits.
-                        return bad("outputs.keep_alive_s must be within 0..65535");
-                    }
-                    if m.outage_queue == 0 {
-                        return bad("outputs.outage_queue must be at least 1");
-                    }
-                    if m.password_file.is_some() && m.password_credential.is_some() {
-                        return bad("outputs: set password_file or password_credential, not both");
-                    }
-                    let bad_topic = |t: &str| t.is_empty() || t.contains(['#', '+']) || t.starts_with('/') || t.ends_with('/');
-                    if bad_topic(&m.topic_prefix) || bad_topic(&m.discovery_prefix) {
-                        return bad("outputs.topic_prefix and discovery_prefix must be non-empty topics without '#', '+' or edge '/'");
-                    }
-                    if let Some(t) = &m.tls {
-                        if t.cert_file.is_some() != t.key_file.is_some() {
-                            return bad("outputs.tls: cert_file and key_file go together");
-                        }
-                    }
-                }
-                OutputConfig::Gpio(g) => {
-                    if g.pins.is_empty() {
-                        return bad("outputs: a gpio output needs at least one [[outputs.pins]]");
-                    }
-                    let mut lines: Vec<u32> = g.pins.iter().map(|p| p.line).collect();
-                    lines.sort_unstable();
-                    if lines.windows(2).any(|w| w[0] == w[1]) {
-                        return bad("outputs.pins: a line may drive only one expression");
-                    }
-                }
-                OutputConfig::Stdout(_) => {}
-            }
-        }
-        Ok(())
+        self.source.settings().validate(&root.field("source"))?;
+        self.tracking.validate(&root.field("tracking"))?;
+        self.smoothing.validate(&root.field("smoothing"))?;
+        self.clip.validate(&root.field("clip"))?;
+        self.pipeline.validate(&root.field("pipeline"))?;
+        crate::publish::validate_outputs(&self.outputs, &root.field("outputs"))
     }
 
     pub fn tracker(&self) -> TrackerConfig {
-        TrackerConfig {
-            iou_threshold: self.tracking.iou_threshold,
-            max_center_distance: self.tracking.max_center_distance,
-            max_age: Duration::from_millis(self.tracking.max_age_ms),
-        }
+        self.tracking.tracker()
     }
 
     pub fn smoother(&self) -> SmootherConfig {
-        SmootherConfig {
-            half_life: Duration::from_millis(self.smoothing.half_life_ms),
-            switch_margin: self.smoothing.switch_margin,
-            min_dwell: Duration::from_millis(self.smoothing.min_dwell_ms),
-        }
+        self.smoothing.smoother()
     }
 
     pub fn align_options(&self) -> AlignOptions {
-        AlignOptions { margin: self.align.margin, size: DEFAULT_SIZE, rotate: self.align.rotate }
+        self.align.options()
     }
 
-    /// The frame policy in force.
+    /// The frame policy in force: the configured one, else by the kind of source.
     pub fn frame_policy(&self) -> FramePolicy {
-        self.pipeline.frames.unwrap_or(match self.source {
-            SourceConfig::V4l2(_) => FramePolicy::FreshestWins,
-            SourceConfig::Replay(ReplaySource { realtime: true, .. }) => FramePolicy::FreshestWins,
-            _ => FramePolicy::Block,
-        })
+        self.pipeline.frame_policy(self.source.settings().live())
+    }
+
+    /// What the live loop needs besides its stages (no watchdog: that is the service's).
+    pub fn live(&self) -> LiveConfig {
+        LiveConfig {
+            camera: self.camera.clone(),
+            tracker: self.tracker(),
+            smoother: self.smoother(),
+            clip_window: self.clip.window,
+            align: self.align_options(),
+            frames: self.frame_policy(),
+            output_queue: self.pipeline.output_queue,
+            stats_interval: self.pipeline.stats_interval(),
+            watchdog: None,
+        }
     }
 }
 
@@ -663,7 +195,7 @@ mod tests {
         }
         // As shipped, and with no outputs at all: one stdout sink.
         let d = Config::parse(example, Path::new("x.toml")).expect("example");
-        assert_eq!(d.outputs, default_outputs());
+        assert_eq!(d.outputs, crate::publish::default_outputs());
     }
 
     #[test]
@@ -712,5 +244,42 @@ mod tests {
             let e = Config::parse(text, Path::new("c.toml")).expect_err(needle).to_string();
             assert!(e.contains(needle), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod key_paths {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_file_and_the_key_path() {
+        let text = "[[outputs]]\ntype = 'stdout'\n[[outputs]]\ntype = 'mqtt'\nqos = 3";
+        let e = Config::parse(text, Path::new("c.toml")).expect_err("qos 3").to_string();
+        assert_eq!(e, "c.toml: outputs[1].qos must be 0, 1 or 2, got 3");
+        let e = Config::parse("[tracking]\niou_threshold = 2", Path::new("c.toml")).expect_err("iou").to_string();
+        assert_eq!(e, "c.toml: tracking.iou_threshold must be within 0..=1, got 2");
+    }
+
+    #[test]
+    fn a_bad_pixel_format_is_a_config_error_not_a_source_error() {
+        for (text, needle) in [
+            ("[source]\ntype = 'v4l2'\nformat = 'H264'", "unknown pixel format \"H264\""),
+            ("[source]\ntype = 'replay'\npath = 'x'\nformat = 'h264'", "unknown replay format \"h264\""),
+        ] {
+            match Config::parse(text, Path::new("c.toml")) {
+                Err(e @ ConfigError::Parse { .. }) => assert!(e.to_string().contains(needle), "{e}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let c = Config::parse("[source]\ntype = 'v4l2'\nformat = 'yuyv422'", Path::new("c.toml")).expect("ffmpeg's name");
+        assert!(matches!(&c.source, SourceConfig::V4l2(v) if v.format == Some(crate::capture::convert::PixelFormat::Yuyv)));
+        let c = Config::parse("[source]\ntype = 'v4l2'\nformat = ''", Path::new("c.toml")).expect("empty: any");
+        assert!(matches!(&c.source, SourceConfig::V4l2(v) if v.format.is_none()));
+    }
+
+    #[test]
+    fn the_deprecated_event_queue_is_still_accepted() {
+        let c = Config::parse("[pipeline]\nevent_queue = 64", Path::new("old.toml")).expect("old configs load");
+        assert_eq!(c.pipeline.event_queue, Some(64));
     }
 }

@@ -34,10 +34,8 @@
 //!   readiness and watchdog.
 
 pub mod align;
-pub mod bench;
 pub mod capture;
 pub mod classify;
-pub mod commands;
 pub mod config;
 pub mod decode;
 pub mod detect;
@@ -49,26 +47,9 @@ pub mod pipeline;
 pub mod preprocess;
 pub mod publish;
 pub mod report;
+pub mod schema;
 pub mod shutdown;
 pub mod smooth;
 #[cfg(any(test, feature = "testutil"))]
 pub mod testutil;
 pub mod track;
-
-/// Process exit codes, distinct per failure class.
-pub mod exit {
-    /// Every input was processed.
-    pub const OK: i32 = 0;
-    /// At least one input could not be read or processed; the others were.
-    pub const INPUT_FAILED: i32 = 1;
-    /// Bad command line (clap's own code).
-    pub const USAGE: i32 = 2;
-    /// A model or descriptor set could not be loaded or does not fit.
-    pub const MODEL: i32 = 3;
-    /// Output could not be written, or another runtime failure.
-    pub const RUNTIME: i32 = 4;
-    /// The configuration file is unreadable or invalid.
-    pub const CONFIG: i32 = 5;
-    /// The frame source could not be opened or failed for good.
-    pub const SOURCE: i32 = 6;
-}

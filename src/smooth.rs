@@ -6,7 +6,9 @@
 //! the caller passes each frame's timestamp.
 
 use crate::classify::scores::argmax;
+use crate::schema::{self, Invalid, Key};
 use heapless::Vec as HVec;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// Most classes a smoother handles (descriptor sets beyond this are refused at config time).
@@ -122,6 +124,55 @@ impl Smoother {
                     Some(from) => Change::Changed { from, to: leader },
                 })
             }
+        }
+    }
+}
+
+/// `[smoothing]`: how a track's expression is stabilised.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmoothingConfig {
+    /// Half-life of the probability average (milliseconds).
+    #[serde(default = "default_half_life_ms")]
+    pub half_life_ms: u64,
+    /// How far a new expression must lead the current one to replace it.
+    #[serde(default = "default_switch_margin")]
+    pub switch_margin: f32,
+    /// How long it must keep that lead (milliseconds).
+    #[serde(default = "default_min_dwell_ms")]
+    pub min_dwell_ms: u64,
+}
+
+fn default_half_life_ms() -> u64 {
+    SmootherConfig::default().half_life.as_millis() as u64
+}
+fn default_switch_margin() -> f32 {
+    SmootherConfig::default().switch_margin
+}
+fn default_min_dwell_ms() -> u64 {
+    SmootherConfig::default().min_dwell.as_millis() as u64
+}
+
+impl Default for SmoothingConfig {
+    fn default() -> Self {
+        SmoothingConfig {
+            half_life_ms: default_half_life_ms(),
+            switch_margin: default_switch_margin(),
+            min_dwell_ms: default_min_dwell_ms(),
+        }
+    }
+}
+
+impl SmoothingConfig {
+    pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::not_negative(&key.field("switch_margin"), self.switch_margin)
+    }
+
+    pub fn smoother(&self) -> SmootherConfig {
+        SmootherConfig {
+            half_life: Duration::from_millis(self.half_life_ms),
+            switch_margin: self.switch_margin,
+            min_dwell: Duration::from_millis(self.min_dwell_ms),
         }
     }
 }

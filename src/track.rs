@@ -5,6 +5,8 @@
 //! where it is heading, not where it was.
 
 use crate::frame::BBox;
+use crate::schema::{self, Invalid, Key};
+use serde::Deserialize;
 use std::time::Duration;
 
 /// Tracking parameters (config `[tracking]`).
@@ -141,8 +143,58 @@ impl Tracker {
         self.tracks.len()
     }
 
+    /// Whether track `id` is live (started and not ended).
+    pub fn contains(&self, id: u64) -> bool {
+        self.tracks.iter().any(|t| t.id == id)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tracks.is_empty()
+    }
+}
+
+/// `[tracking]`: how faces are followed across frames.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingConfig {
+    /// Minimum IoU between a track's predicted box and a detection.
+    #[serde(default = "default_iou")]
+    pub iou_threshold: f32,
+    /// Without overlap, follow a face whose centre moved less than this many box sizes.
+    #[serde(default = "default_center_distance")]
+    pub max_center_distance: f32,
+    /// A face unseen for this long ends its track (milliseconds).
+    #[serde(default = "default_max_age_ms")]
+    pub max_age_ms: u64,
+}
+
+fn default_iou() -> f32 {
+    TrackerConfig::default().iou_threshold
+}
+fn default_center_distance() -> f32 {
+    TrackerConfig::default().max_center_distance
+}
+fn default_max_age_ms() -> u64 {
+    TrackerConfig::default().max_age.as_millis() as u64
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        TrackingConfig { iou_threshold: default_iou(), max_center_distance: default_center_distance(), max_age_ms: default_max_age_ms() }
+    }
+}
+
+impl TrackingConfig {
+    pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::within(&key.field("iou_threshold"), self.iou_threshold, 0.0, 1.0)
+    }
+
+    pub fn tracker(&self) -> TrackerConfig {
+        TrackerConfig {
+            iou_threshold: self.iou_threshold,
+            max_center_distance: self.max_center_distance,
+            max_age: Duration::from_millis(self.max_age_ms),
+        }
     }
 }
 

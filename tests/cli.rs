@@ -101,7 +101,7 @@ fn bad_inputs_get_an_error_line_each_and_the_run_goes_on() {
     args.push(good.to_str().expect("utf8"));
     let out = cliper(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(cliper::exit::INPUT_FAILED), "{stderr}");
+    assert_eq!(out.status.code(), Some(exit::INPUT_FAILED), "{stderr}");
     for (path, why) in &bad {
         let line = stderr.lines().find(|l| l.contains(path.as_str())).unwrap_or_else(|| panic!("no error for {path}: {stderr}"));
         assert!(line.contains(why), "{path}: expected '{why}' in: {line}");
@@ -129,7 +129,7 @@ fn a_descriptor_set_for_another_encoder_is_refused_at_load() {
     for (file, needle) in [(&wrong_encoder, "made for encoder clip-vit-b16"), (&wrong_dim, "has 256 values, the set says dim 512")] {
         let out = cliper(&["classify", "--descriptors", file, photo.to_str().expect("utf8")]);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(cliper::exit::MODEL), "{stderr}");
+        assert_eq!(out.status.code(), Some(exit::MODEL), "{stderr}");
         assert!(stderr.contains(needle), "{stderr}");
         assert!(out.stdout.is_empty());
     }
@@ -151,17 +151,13 @@ fn validate_names_every_class_of_problem_and_runs_nothing() {
     set["dim"] = 512.into();
     let wrong_dim = write(d, "dim.json", set.to_string().as_bytes());
     let cases: Vec<(String, i32, String)> = vec![
-        (images.clone(), cliper::exit::OK, "ok (camera camera, source".into()),
-        (format!("{images}colour = 1\n"), cliper::exit::CONFIG, "unknown field `colour`".into()),
-        (
-            format!("{images}[models]\nencoder = \"{}/missing.toml\"\n", d.display()),
-            cliper::exit::MODEL,
-            "missing.toml: cannot read".into(),
-        ),
-        (format!("{images}[models]\nencoder = \"{}/enc.toml\"\n", d.display()), cliper::exit::MODEL, "checksum mismatch".into()),
-        (format!("{images}[models]\ndescriptors = \"{wrong_dim}\"\n"), cliper::exit::MODEL, "the set says dim 512".into()),
-        ("[source]\ntype = \"v4l2\"\ndevice = \"/dev/video97\"\n".into(), cliper::exit::SOURCE, "/dev/video97: no such device".into()),
-        (format!("[source]\ntype = \"images\"\npath = \"{}/none\"\n", d.display()), cliper::exit::SOURCE, "none".into()),
+        (images.clone(), exit::OK, "ok (camera camera, source".into()),
+        (format!("{images}colour = 1\n"), exit::CONFIG, "unknown field `colour`".into()),
+        (format!("{images}[models]\nencoder = \"{}/missing.toml\"\n", d.display()), exit::MODEL, "missing.toml: cannot read".into()),
+        (format!("{images}[models]\nencoder = \"{}/enc.toml\"\n", d.display()), exit::MODEL, "checksum mismatch".into()),
+        (format!("{images}[models]\ndescriptors = \"{wrong_dim}\"\n"), exit::MODEL, "the set says dim 512".into()),
+        ("[source]\ntype = \"v4l2\"\ndevice = \"/dev/video97\"\n".into(), exit::SOURCE, "/dev/video97: no such device".into()),
+        (format!("[source]\ntype = \"images\"\npath = \"{}/none\"\n", d.display()), exit::SOURCE, "none".into()),
     ];
     for (i, (text, code, needle)) in cases.iter().enumerate() {
         let config = write(d, &format!("c{i}.toml"), text.as_bytes());

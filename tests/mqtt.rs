@@ -7,8 +7,8 @@
 //! the same JSON as stdout's, so order is checked on (type, track, timestamp).
 
 use crate::common::*;
-use cliper::config::MqttOutput;
 use cliper::publish::indexmap_like::OrderedProbs;
+use cliper::publish::mqtt::Config as MqttOutput;
 use cliper::publish::mqtt::MqttPublisher;
 use cliper::publish::{Event, EventKind, ExpressionEvent, FiredDescriptor, Publisher, Scored, StatsEvent};
 use rumqttc::{Client, MqttOptions, Packet, QoS};

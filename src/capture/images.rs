@@ -2,11 +2,56 @@
 //! a fixed rate. Timestamps are `index / fps`, so runs are reproducible; with pacing on,
 //! frames are also released in real time.
 
+use super::config::SourceType;
 use super::{CaptureError, CapturedFrame, FrameSource};
 use crate::decode::decode_file;
 use crate::decode::files::expand_inputs;
+use crate::schema::{self, Invalid, Key};
+use crate::shutdown::Shutdown;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// `[source] type = "images"`: still images (a file or a directory, sorted), played as a video.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Image file or directory (searched recursively for .jpg, .jpeg, .png).
+    #[serde(default = "default_path")]
+    pub path: PathBuf,
+    /// Frames per second the images are played at (timestamps are `index / fps`).
+    #[serde(default = "default_fps")]
+    pub fps: f64,
+    /// Start again after the last image instead of ending.
+    #[serde(default = "default_repeat")]
+    pub repeat: bool,
+}
+
+fn default_path() -> PathBuf {
+    PathBuf::from("samples")
+}
+fn default_fps() -> f64 {
+    15.0
+}
+fn default_repeat() -> bool {
+    false
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { path: default_path(), fps: default_fps(), repeat: default_repeat() }
+    }
+}
+
+impl SourceType for Config {
+    fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::positive(&key.field("fps"), self.fps)
+    }
+
+    fn open(&self, _shutdown: &Shutdown) -> Result<Box<dyn FrameSource>, CaptureError> {
+        Ok(Box::new(ImagesSource::open(&self.path, self.fps, self.repeat, false)?))
+    }
+}
 
 pub struct ImagesSource {
     name: String,

@@ -1,16 +1,45 @@
 //! Frame capture: the `FrameSource` seam and its backends (V4L2 cameras, image files,
-//! replayed recordings). Only the `v4l2` backend touches a device.
+//! replayed recordings), each with its `[source]` table. Only the `v4l2` backend touches a
+//! device.
+//!
+//! Adding a source: its own module with a `Config` that implements [`config::SourceType`],
+//! and one line in the `sources!` list below.
 
-pub mod images;
-
+pub mod config;
 pub mod convert;
+pub mod images;
 pub mod replay;
 pub mod retry;
-#[cfg(feature = "v4l2")]
 pub mod v4l2;
 
+pub use config::SourceType;
+
 use crate::frame::Frame;
+use crate::shutdown::Shutdown;
 use std::time::Duration;
+
+config::sources! {
+    /// Still images (a file or a directory, sorted), played as a video.
+    Images(images::Config) = "images",
+    /// A recorded stream: concatenated JPEG frames (MJPEG) or raw frames.
+    Replay(replay::Config) = "replay",
+    /// A V4L2 camera.
+    V4l2(v4l2::Config) = "v4l2",
+}
+
+impl Default for SourceConfig {
+    /// The bundled sample photos, played at 15 fps.
+    fn default() -> Self {
+        SourceConfig::Images(images::Config::default())
+    }
+}
+
+impl SourceConfig {
+    /// Open the source this config describes.
+    pub fn open(&self, shutdown: &Shutdown) -> Result<Box<dyn FrameSource>, CaptureError> {
+        self.settings().open(shutdown)
+    }
+}
 
 /// One captured frame.
 #[derive(Debug, Clone)]
@@ -37,69 +66,23 @@ pub enum CaptureError {
     Config { source_name: String, reason: String },
 }
 
+/// What a source counts about itself, for the statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCounters {
+    /// Times the source was lost (camera unplugged, driver error).
+    pub losses: u64,
+    /// Reopen attempts that failed while it was lost.
+    pub failed_reopens: u64,
+}
+
 /// Delivers frames, blocking until the next one is ready.
 pub trait FrameSource: Send {
     /// The next frame, or `Ok(None)` at the end of a finite source (files, replays).
     fn next_frame(&mut self) -> Result<Option<CapturedFrame>, CaptureError>;
     /// A short name for logs and errors (device path, file name).
     fn name(&self) -> &str;
-}
-
-/// Open the source a config describes. Cameras are wrapped to reconnect after a loss,
-/// backing off in sleeps that `shutdown` cuts short.
-pub fn open(cfg: &crate::config::SourceConfig, shutdown: &crate::shutdown::Shutdown) -> Result<Box<dyn FrameSource>, CaptureError> {
-    use crate::config::SourceConfig;
-    match cfg {
-        SourceConfig::Images(s) => Ok(Box::new(images::ImagesSource::open(&s.path, s.fps, s.repeat, false)?)),
-        SourceConfig::Replay(s) => {
-            let name = s.path.display().to_string();
-            let format = if s.format.eq_ignore_ascii_case("mjpeg") {
-                replay::ReplayFormat::Mjpeg
-            } else {
-                let pf = convert::PixelFormat::parse(&s.format).ok_or_else(|| CaptureError::Config {
-                    source_name: name.clone(),
-                    reason: format!("unknown replay format {:?} (mjpeg, yuyv, nv12, grey, rgb3)", s.format),
-                })?;
-                replay::ReplayFormat::Raw(convert::Layout::packed(pf, s.width, s.height))
-            };
-            Ok(Box::new(replay::ReplaySource::open(&s.path, format, s.fps, s.realtime)?))
-        }
-        #[cfg(feature = "v4l2")]
-        SourceConfig::V4l2(s) => {
-            let format = match s.format.as_str() {
-                "" => None,
-                f => Some(convert::PixelFormat::parse(f).ok_or_else(|| CaptureError::Config {
-                    source_name: s.device.clone(),
-                    reason: format!("unknown pixel format {f:?} (MJPG, YUYV, NV12, GREY, RGB3)"),
-                })?),
-            };
-            let v4l2_cfg = v4l2::V4l2Config {
-                device: s.device.clone(),
-                format,
-                width: s.width,
-                height: s.height,
-                fps: Some(s.fps),
-                timeout: Duration::from_millis(s.timeout_ms),
-                bytesperline: None,
-            };
-            // Fail fast on a source that cannot work at all; a device that is merely absent
-            // right now is waited for.
-            if let Err(e @ CaptureError::Config { .. }) = v4l2::V4l2Source::open(&v4l2_cfg) {
-                return Err(e);
-            }
-            let stop = shutdown.clone();
-            let opener: retry::Opener = Box::new(move || v4l2::V4l2Source::open(&v4l2_cfg).map(|s| Box::new(s) as Box<dyn FrameSource>));
-            Ok(Box::new(retry::ReconnectingSource::new(
-                s.device.clone(),
-                opener,
-                retry::Backoff::default(),
-                Box::new(move |d| stop.sleep(d)),
-            )))
-        }
-        #[cfg(not(feature = "v4l2"))]
-        SourceConfig::V4l2(s) => Err(CaptureError::Config {
-            source_name: s.device.clone(),
-            reason: "this cliper was built without V4L2 support (feature v4l2)".into(),
-        }),
+    /// Losses and reconnection attempts so far; zero for sources that cannot be lost.
+    fn counters(&self) -> SourceCounters {
+        SourceCounters::default()
     }
 }

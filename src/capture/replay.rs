@@ -5,13 +5,96 @@
 //! it is paced in real time or read as fast as possible; pacing only decides whether
 //! `next_frame` waits for them.
 
+use super::config::SourceType;
 use super::convert::{self, Layout, PixelFormat};
 use super::{CaptureError, CapturedFrame, FrameSource};
 use crate::decode::jpeg::{find_soi, image_len};
+use crate::schema::{self, Invalid, Key};
+use crate::shutdown::Shutdown;
+use serde::{Deserialize, Deserializer};
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// `[source] type = "replay"`: a recorded stream, concatenated JPEG frames (MJPEG) or raw frames.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The recording.
+    pub path: PathBuf,
+    /// `mjpeg` (concatenated JPEG frames) or a raw pixel format: `yuyv`, `nv12`, `grey`, `rgb3`
+    /// (or ffmpeg's names).
+    #[serde(default = "default_format")]
+    pub format: FileFormat,
+    /// Frame width, for raw formats.
+    #[serde(default = "default_size")]
+    pub width: u32,
+    /// Frame height, for raw formats.
+    #[serde(default = "default_size")]
+    pub height: u32,
+    /// Frames per second of the recording.
+    #[serde(default = "default_fps")]
+    pub fps: f64,
+    /// Play at `fps` in real time; off, as fast as the pipeline takes frames.
+    #[serde(default = "default_realtime")]
+    pub realtime: bool,
+}
+
+fn default_format() -> FileFormat {
+    FileFormat::Mjpeg
+}
+fn default_size() -> u32 {
+    0
+}
+fn default_fps() -> f64 {
+    15.0
+}
+fn default_realtime() -> bool {
+    false
+}
+
+/// What a recording holds, as the config names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Concatenated JPEG frames (`mjpeg`; `mjpg` and `jpeg` say the same).
+    Mjpeg,
+    /// Raw frames in one pixel format.
+    Raw(PixelFormat),
+}
+
+impl<'de> Deserialize<'de> for FileFormat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        match PixelFormat::parse(&name) {
+            Some(PixelFormat::Mjpeg) => Ok(FileFormat::Mjpeg),
+            Some(raw) => Ok(FileFormat::Raw(raw)),
+            None => Err(serde::de::Error::custom(format!("unknown replay format {name:?} (mjpeg, yuyv, nv12, grey, rgb3)"))),
+        }
+    }
+}
+
+impl SourceType for Config {
+    fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::positive(&key.field("fps"), self.fps)?;
+        if matches!(self.format, FileFormat::Raw(_)) && (self.width == 0 || self.height == 0) {
+            return Err(key.field("width").invalid(format!("and {} are needed for raw replay formats", key.field("height"))));
+        }
+        Ok(())
+    }
+
+    fn open(&self, _shutdown: &Shutdown) -> Result<Box<dyn FrameSource>, CaptureError> {
+        let format = match self.format {
+            FileFormat::Mjpeg => ReplayFormat::Mjpeg,
+            FileFormat::Raw(pf) => ReplayFormat::Raw(Layout::packed(pf, self.width, self.height)),
+        };
+        Ok(Box::new(ReplaySource::open(&self.path, format, self.fps, self.realtime)?))
+    }
+
+    fn live(&self) -> bool {
+        self.realtime
+    }
+}
 
 /// What the file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! Sleeping is injected (a closure), so the wrapper is tested without real time and the
 //! pipeline can pass a sleep that wakes early on shutdown.
 
-use super::{CaptureError, CapturedFrame, FrameSource};
+use super::{CaptureError, CapturedFrame, FrameSource, SourceCounters};
 use std::time::Duration;
 
 /// Exponential backoff: `initial`, then doubling up to `max`; no jitter (one camera per
@@ -150,11 +150,16 @@ impl FrameSource for ReconnectingSource {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn counters(&self) -> SourceCounters {
+        SourceCounters { losses: self.losses, failed_reopens: self.failed_attempts }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::{ScriptedSource, Step};
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
 
@@ -175,38 +180,6 @@ mod tests {
         assert_eq!(z.next_delay(), ms(1));
     }
 
-    /// What a scripted source does on each call.
-    #[derive(Clone, Copy)]
-    enum Step {
-        Frame,
-        Gone,
-        Bad,
-        End,
-    }
-
-    struct Scripted {
-        script: Arc<Mutex<VecDeque<Step>>>,
-        seq: u64,
-    }
-
-    impl FrameSource for Scripted {
-        fn next_frame(&mut self) -> Result<Option<CapturedFrame>, CaptureError> {
-            let step = self.script.lock().map_err(|_| gone())?.pop_front().unwrap_or(Step::End);
-            self.seq += 1;
-            match step {
-                Step::Frame => {
-                    Ok(Some(CapturedFrame { image: crate::frame::Frame::new(1, 1), timestamp: Duration::ZERO, sequence: self.seq }))
-                }
-                Step::Gone => Err(gone()),
-                Step::Bad => Err(CaptureError::BadFrame { source_name: "fake".into(), reason: "x".into() }),
-                Step::End => Ok(None),
-            }
-        }
-        fn name(&self) -> &str {
-            "fake"
-        }
-    }
-
     fn gone() -> CaptureError {
         CaptureError::Unavailable { source_name: "fake".into(), reason: "unplugged".into() }
     }
@@ -222,7 +195,7 @@ mod tests {
         let open: Opener = Box::new(move || {
             *calls.lock().map_err(|_| gone())? += 1;
             if opens.lock().map_err(|_| gone())?.pop_front().unwrap_or(true) {
-                Ok(Box::new(Scripted { script: script.clone(), seq: 0 }) as Box<dyn FrameSource>)
+                Ok(Box::new(ScriptedSource::shared(script.clone())) as Box<dyn FrameSource>)
             } else {
                 Err(gone())
             }
@@ -241,7 +214,8 @@ mod tests {
     fn reopens_after_loss_with_backoff_and_counts_one_loss() {
         use Step::*;
         // Two frames, the device vanishes, four reopen attempts fail, then it is back.
-        let (mut src, slept, open_calls) = harness(&[Frame, Frame, Gone, Frame, Frame], &[true, false, false, false, false, true], 100);
+        let (mut src, slept, open_calls) =
+            harness(&[Frame(1), Frame(1), Gone, Frame(1), Frame(1)], &[true, false, false, false, false, true], 100);
         let mut seqs = Vec::new();
         while let Some(f) = src.next_frame().expect("no error surfaces") {
             seqs.push(f.sequence);
@@ -257,7 +231,7 @@ mod tests {
     #[test]
     fn backoff_resets_only_after_a_frame() {
         use Step::*;
-        let (mut src, slept, _) = harness(&[Gone, Gone, Frame, Gone, Frame], &[], 100);
+        let (mut src, slept, _) = harness(&[Gone, Gone, Frame(1), Gone, Frame(1)], &[], 100);
         assert!(src.next_frame().expect("frame").is_some());
         assert!(src.next_frame().expect("frame").is_some());
         // Opens succeed but reads fail: delays still grow; after the frame they restart.
@@ -268,7 +242,7 @@ mod tests {
     #[test]
     fn bad_frames_and_config_errors_pass_through() {
         use Step::*;
-        let (mut src, slept, _) = harness(&[Bad, Frame], &[], 100);
+        let (mut src, slept, _) = harness(&[Bad, Frame(1)], &[], 100);
         assert!(matches!(src.next_frame(), Err(CaptureError::BadFrame { .. })));
         assert!(src.next_frame().expect("frame").is_some());
         assert!(slept.lock().expect("log").is_empty());

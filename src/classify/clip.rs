@@ -3,6 +3,9 @@
 //!
 //! A fixed-size ring allocated once per track; pushing is O(D) with a running sum.
 
+use crate::schema::{self, Invalid, Key};
+use serde::Deserialize;
+
 /// The mean of the last `window` embeddings of one track.
 #[derive(Debug, Clone)]
 pub struct ClipAverager {
@@ -57,6 +60,34 @@ impl ClipAverager {
         (self.len > 0).then(|| self.sum.iter().map(|s| (s / self.len as f64) as f32).collect())
     }
 }
+
+/// `[clip]`: clip-level (dynamic FER) scoring.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipConfig {
+    /// Frames of a track averaged for the clip-level (dynamic FER) result.
+    #[serde(default = "default_clip_window")]
+    pub window: usize,
+}
+
+fn default_clip_window() -> usize {
+    16
+}
+
+impl Default for ClipConfig {
+    fn default() -> Self {
+        ClipConfig { window: default_clip_window() }
+    }
+}
+
+impl ClipConfig {
+    pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::within(&key.field("window"), self.window, 1, MAX_WINDOW)
+    }
+}
+
+/// The longest clip window: a ring of this many embeddings is allocated per track.
+pub const MAX_WINDOW: usize = 1024;
 
 #[cfg(test)]
 mod tests {

@@ -177,7 +177,7 @@ mod tests {
     fn load_failures_keep_tract_s_whole_message_as_their_source() {
         let mut files = crate::model::embedded::model("faceapi_expression").expect("embedded");
         files.onnx = b"not an onnx file".to_vec();
-        let e = raw_plan(&files).err().expect("garbage does not load");
+        let e = raw_plan(&files).expect_err("garbage does not load");
         let source = std::error::Error::source(&e).expect("a source").to_string();
         assert!(!source.is_empty() && e.to_string().ends_with(&source), "{e} / {source}");
     }

@@ -1,8 +1,11 @@
 //! The one place that knows every stage: decode → detect → align → classify for still
 //! images here, and capture → detect → align → classify → track/smooth → publish for live
-//! sources in [`live`].
+//! sources in [`live`]; [`models`] loads the models a selection names, [`config`] is the
+//! `[pipeline]` table, [`slot`] the capture → inference hand-off.
 
+pub mod config;
 pub mod live;
+pub mod models;
 pub mod slot;
 
 use crate::align::{align, AlignOptions};
@@ -101,60 +104,10 @@ impl StillPipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Classification;
-    use crate::detect::Detection;
-    use crate::model::Folded;
-    use crate::preprocess::CropRef;
-
-    /// Reports fixed detections.
-    struct FakeDetector(Vec<Detection>);
-    impl FaceDetector for FakeDetector {
-        fn detect(&mut self, _: &Frame) -> Result<Vec<Detection>, DetectError> {
-            Ok(self.0.clone())
-        }
-    }
-
-    /// Scores a crop by its mean red value, so tests can tell which crop it was given.
-    struct RednessClassifier {
-        folded: Folded,
-        sizes: Vec<(u32, u32)>,
-        fail: bool,
-    }
-    impl Classifier for RednessClassifier {
-        fn classify(&mut self, crop: CropRef<'_>) -> Result<Classification, ClassifyError> {
-            if self.fail {
-                return Err(ClassifyError::Inference(crate::infer::EngineError::Backend("boom".into())));
-            }
-            let (w, h) = crop.dims();
-            self.sizes.push((w as u32, h as u32));
-            let red = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| crop.value(x, y, 0)).sum::<f32>() / (w * h) as f32;
-            Ok(Classification::from_logits(vec![red], vec![red, 255.0 - red], vec![red, 255.0 - red]))
-        }
-        fn folded(&self) -> &Folded {
-            &self.folded
-        }
-    }
+    use crate::testutil::{detection, FixedDetector, RednessClassifier};
 
     fn classifier(fail: bool) -> Box<RednessClassifier> {
-        let folded = Folded {
-            dim: 1,
-            weights: vec![1.0, -1.0],
-            bias: vec![0.0, 255.0],
-            aggregate: vec![1.0, 0.0, 0.0, 1.0],
-            normalize: false,
-            labels: vec!["red".into(), "dark".into()],
-            descriptor_names: vec!["r".into(), "d".into()],
-            descriptor_class: vec![0, 1],
-        };
-        Box::new(RednessClassifier { folded, sizes: vec![], fail })
-    }
-
-    fn det(x: f32) -> Detection {
-        Detection {
-            bbox: BBox { x, y: 0.0, w: 10.0, h: 10.0 },
-            score: 0.9,
-            keypoints: vec![Point { x: x + 3.0, y: 3.0 }, Point { x: x + 7.0, y: 3.0 }],
-        }
+        Box::new(RednessClassifier::new(fail))
     }
 
     #[test]
@@ -162,7 +115,8 @@ mod tests {
         // Left half red, right half black: the first face is red, the second dark.
         let frame = image::RgbImage::from_fn(40, 10, |x, _| image::Rgb([if x < 20 { 255 } else { 0 }, 0, 0]));
         let opts = AlignOptions { margin: 0.0, size: 16, rotate: true };
-        let mut p = StillPipeline::new(Some(Box::new(FakeDetector(vec![det(2.0), det(26.0)]))), classifier(false), opts);
+        let mut p =
+            StillPipeline::new(Some(Box::new(FixedDetector(vec![detection(2.0, 10.0), detection(26.0, 10.0)]))), classifier(false), opts);
         let faces = p.process_frame(&frame, "f").expect("process");
         assert_eq!(faces.len(), 2);
         assert_eq!((faces[0].face, faces[1].face), (0, 1));

@@ -1,13 +1,15 @@
 //! The hand-off between capture and inference: a one-frame slot with a named policy for
 //! when inference falls behind. Never an unbounded queue.
 
-use crate::config::FramePolicy;
+use super::config::FramePolicy;
 use std::sync::{Condvar, Mutex};
 
 struct State<T> {
     item: Option<T>,
     closed: bool,
     dropped: u64,
+    /// Producers waiting in `put` for the consumer (`Block`).
+    waiting: usize,
 }
 
 /// A bounded (capacity one) channel between two threads.
@@ -19,7 +21,7 @@ pub struct Slot<T> {
 
 impl<T> Slot<T> {
     pub fn new(policy: FramePolicy) -> Slot<T> {
-        Slot { policy, state: Mutex::new(State { item: None, closed: false, dropped: 0 }), changed: Condvar::new() }
+        Slot { policy, state: Mutex::new(State { item: None, closed: false, dropped: 0, waiting: 0 }), changed: Condvar::new() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
@@ -33,9 +35,11 @@ impl<T> Slot<T> {
     pub fn put(&self, item: T) -> bool {
         let mut s = self.lock();
         if self.policy == FramePolicy::Block {
+            s.waiting += 1;
             while s.item.is_some() && !s.closed {
                 s = self.changed.wait(s).unwrap_or_else(|p| p.into_inner());
             }
+            s.waiting -= 1;
         }
         if s.closed {
             return false;
@@ -72,11 +76,17 @@ impl<T> Slot<T> {
     pub fn dropped(&self) -> u64 {
         self.lock().dropped
     }
+
+    /// Producers inside `put` right now (blocked on a full slot, or about to return).
+    pub fn waiting_producers(&self) -> usize {
+        self.lock().waiting
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::wait_until;
     use std::sync::Arc;
 
     #[test]
@@ -118,7 +128,12 @@ mod tests {
             let s = Arc::clone(&s);
             std::thread::spawn(move || s.put(2))
         };
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        // The producer is inside `put` while the slot is full: it is blocked, since `put`
+        // only leaves its wait once the item is taken or the slot is closed.
+        wait_until("the producer blocks on the full slot", || {
+            assert!(!producer.is_finished(), "put returned while the slot was full");
+            s.waiting_producers() == 1
+        });
         s.close();
         assert!(!producer.join().expect("producer"));
         assert_eq!(s.take(), Some(1));

@@ -2,10 +2,10 @@
 //! sink (a broker away, a stuck pipe) drops its own events, counted, and never holds up the
 //! others or the pipeline.
 
-use super::{Event, PublishError, Publisher};
+use super::{Event, NamedSink, PublishError, Publisher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -13,12 +13,49 @@ use std::time::Duration;
 /// from there when the broker comes back between events.
 const TICK: Duration = Duration::from_millis(100);
 
+/// What a full sink queue does with the next event (vector's `WhenFull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenFull {
+    /// The new event is dropped and counted (`queue_dropped`); what the queue holds still
+    /// goes out, in order. The only policy: blocking would let one sink hold up the pipeline.
+    #[default]
+    DropNewest,
+}
+
+/// One sink's counters, totals so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SinkStats {
+    pub name: String,
+    /// Events dropped because its queue was full.
+    pub queue_dropped: u64,
+    /// Publishes that failed.
+    pub failed: u64,
+    /// The sink's own counters ([`Publisher::counters`]), as of its last publish or tick.
+    pub own: Vec<(&'static str, u64)>,
+}
+
+/// What a sink's thread and the fan-out share.
+#[derive(Default)]
+struct Shared {
+    dropped: AtomicU64,
+    failed: AtomicU64,
+    own: Mutex<Vec<(&'static str, u64)>>,
+}
+
+impl Shared {
+    fn record(&self, sink: &dyn Publisher) {
+        let own = sink.counters();
+        if let Ok(mut o) = self.own.lock() {
+            *o = own;
+        }
+    }
+}
+
 struct Sink {
     name: String,
     tx: Option<SyncSender<Event>>,
     thread: Option<JoinHandle<Result<(), PublishError>>>,
-    dropped: Arc<AtomicU64>,
-    failed: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 /// A [`Publisher`] that hands each event to every sink's queue without waiting.
@@ -27,20 +64,21 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    /// Start one thread per sink, each behind a queue of `queue` events.
-    pub fn new(sinks: Vec<(String, Box<dyn Publisher>)>, queue: usize) -> std::io::Result<Fanout> {
+    /// Start one thread per sink (named `sink-<name>`), each behind a queue of `queue`
+    /// events; a full queue drops the new event ([`WhenFull::DropNewest`]).
+    pub fn new(sinks: Vec<NamedSink>, queue: usize) -> std::io::Result<Fanout> {
         let mut out = Vec::with_capacity(sinks.len());
         for (name, mut sink) in sinks {
             let (tx, rx) = sync_channel::<Event>(queue.max(1));
-            let failed = Arc::new(AtomicU64::new(0));
-            let thread_failed = Arc::clone(&failed);
+            let shared = Arc::new(Shared::default());
+            let thread_shared = Arc::clone(&shared);
             let thread_name = name.clone();
             let thread = std::thread::Builder::new().name(format!("sink-{name}")).spawn(move || {
                 loop {
                     match rx.recv_timeout(TICK) {
                         Ok(event) => {
                             if let Err(e) = sink.publish(&event) {
-                                if thread_failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                                if thread_shared.failed.fetch_add(1, Ordering::Relaxed) == 0 {
                                     log::warn!("{thread_name}: publishing failed (further failures are counted): {e}");
                                 }
                             }
@@ -48,17 +86,28 @@ impl Fanout {
                         Err(RecvTimeoutError::Timeout) => sink.tick(),
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
+                    thread_shared.record(sink.as_ref());
                 }
-                sink.close()
+                let closed = sink.close();
+                thread_shared.record(sink.as_ref());
+                closed
             })?;
-            out.push(Sink { name, tx: Some(tx), thread: Some(thread), dropped: Arc::new(AtomicU64::new(0)), failed });
+            out.push(Sink { name, tx: Some(tx), thread: Some(thread), shared });
         }
         Ok(Fanout { sinks: out })
     }
 
-    /// Per sink: events dropped because its queue was full, and publishes that failed.
-    pub fn counters(&self) -> Vec<(String, u64, u64)> {
-        self.sinks.iter().map(|s| (s.name.clone(), s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed))).collect()
+    /// Every sink's counters, in the order the sinks were given.
+    pub fn sink_stats(&self) -> Vec<SinkStats> {
+        self.sinks
+            .iter()
+            .map(|s| SinkStats {
+                name: s.name.clone(),
+                queue_dropped: s.shared.dropped.load(Ordering::Relaxed),
+                failed: s.shared.failed.load(Ordering::Relaxed),
+                own: s.shared.own.lock().map(|o| o.clone()).unwrap_or_default(),
+            })
+            .collect()
     }
 }
 
@@ -69,7 +118,7 @@ impl Publisher for Fanout {
                 match tx.try_send(event.clone()) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                        s.dropped.fetch_add(1, Ordering::Relaxed);
+                        s.shared.dropped.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -90,7 +139,7 @@ impl Publisher for Fanout {
                 Some(Err(_)) => Err(PublishError::Sink { sink: s.name.clone(), reason: "its thread panicked".into() }),
                 None => Ok(()),
             };
-            let (dropped, failed) = (s.dropped.load(Ordering::Relaxed), s.failed.load(Ordering::Relaxed));
+            let (dropped, failed) = (s.shared.dropped.load(Ordering::Relaxed), s.shared.failed.load(Ordering::Relaxed));
             if dropped + failed > 0 {
                 log::info!("{}: {dropped} events dropped (queue full), {failed} failed", s.name);
             }
@@ -166,10 +215,10 @@ mod tests {
                 entered_rx.recv_timeout(Duration::from_secs(5)).expect("slow sink took event 0");
             }
         }
-        let c = f.counters();
-        assert_eq!((c[0].1, c[1].0.as_str()), (0, "slow"));
+        let c = f.sink_stats();
+        assert_eq!((c[0].queue_dropped, c[1].name.as_str()), (0, "slow"));
         // The slow sink holds one event in hand and four queued; the rest were dropped.
-        assert_eq!(c[1].1, 15);
+        assert_eq!(c[1].queue_dropped, 15);
         drop(held);
         f.close().expect("close");
         let slow_got: Vec<u64> = slow_rx.try_iter().collect();

@@ -1,111 +1,100 @@
-//! Publishing: the events cliper tells the world about, and the `Publisher` seam their
-//! sinks implement. Only network and GPIO sinks touch the outside; `stdout` writes JSON
-//! lines, [`fanout`] runs several sinks at once, [`mqtt`] talks to a broker and [`gpio`]
-//! drives output lines.
+//! Publishing: the events cliper tells the world about ([`event`]), the `Publisher` seam
+//! their sinks implement, and the sinks, each chosen by an `[[outputs]]` table's `type`.
+//! Only network and GPIO sinks touch the outside; [`stdout`] writes JSON lines, [`mqtt`]
+//! talks to a broker, [`gpio`] drives output lines; [`fanout`] runs several at once, each
+//! behind its own bounded queue.
+//!
+//! Adding a sink: its own module (or folder) with a `Config` that implements
+//! [`config::SinkType`], and one line in the `sinks!` list below.
 
+pub mod config;
+pub mod event;
 pub mod fanout;
 pub mod gpio;
 pub mod mqtt;
 pub mod stdout;
 
-use serde::Serialize;
-use std::collections::BTreeMap;
+pub use config::{SinkContext, SinkType};
+pub use event::{indexmap_like, Event, EventKind, ExpressionEvent, FiredDescriptor, Scored, StatsEvent};
 
-/// What happened to a track's expression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// The track's first stable expression.
-    Start,
-    /// Its stable expression changed.
-    Change,
-    /// The face left (or the source ended).
-    End,
+use crate::schema::{Invalid, Key};
+
+config::sinks! {
+    /// JSON lines on standard output.
+    Stdout(stdout::Config) = "stdout",
+    /// An MQTT broker (docs/mqtt.md lists every topic). Boxed: it is much the largest.
+    Mqtt(Box<mqtt::Config>) = "mqtt",
+    /// GPIO output lines driven by expressions.
+    Gpio(gpio::Config) = "gpio",
 }
 
-/// A label with its probability and the scores behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Scored {
-    pub expression: String,
-    pub confidence: f32,
-    /// Label → probability, in descriptor-set order.
-    pub probs: indexmap_like::OrderedProbs,
+/// A started sink and its name (`stdout`, `mqtt`, `mqtt-2`).
+pub type NamedSink = (String, Box<dyn Publisher>);
+
+/// Unset `outputs`: one `stdout` sink.
+pub fn default_outputs() -> Vec<OutputConfig> {
+    vec![OutputConfig::Stdout(stdout::Config {})]
 }
 
-/// The descriptor that fired: the best descriptor of the winning class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FiredDescriptor {
-    pub name: String,
-    pub logit: f32,
+/// The whole `outputs` list: at least one, unique types at most once, each valid.
+pub fn validate_outputs(outputs: &[OutputConfig], key: &Key) -> Result<(), Invalid> {
+    if outputs.is_empty() {
+        return Err(key.invalid("needs at least one output (events would go nowhere)"));
+    }
+    for (i, o) in outputs.iter().enumerate() {
+        if o.settings().unique() && outputs[..i].iter().any(|p| p.name() == o.name()) {
+            return Err(key.index(i).invalid(format!("is a second {0} output; at most one {0} output is allowed", o.name())));
+        }
+        o.settings().validate(&key.index(i))?;
+    }
+    Ok(())
 }
 
-/// A change in a track's smoothed expression.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExpressionEvent {
-    #[serde(rename = "type")]
-    pub kind: EventKind,
-    pub camera: String,
-    pub track: u64,
-    /// Last box, `[x, y, w, h]` in frame pixels.
-    pub bbox: [f32; 4],
-    /// The smoothed (announced) expression.
-    pub expression: String,
-    pub confidence: f32,
-    /// Smoothed probabilities.
-    pub probs: indexmap_like::OrderedProbs,
-    /// The previous expression, on `change`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-    /// This frame's own result.
-    pub frame: Scored,
-    /// CLIPER's clip-level result: the mean embedding of the track's last frames, scored.
-    pub clip: Scored,
-    /// Frames in the clip average.
-    pub clip_frames: usize,
-    pub descriptor: FiredDescriptor,
-    /// Source clock, seconds: this frame, and when the track started.
-    pub timestamp: f64,
-    pub track_started: f64,
+/// Start every configured sink, each with its name: the type, with `-2`, `-3`… for a second
+/// and third of the same type.
+pub fn start(outputs: &[OutputConfig], cx: &mut SinkContext) -> Result<Vec<NamedSink>, PublishError> {
+    let mut sinks = Vec::with_capacity(outputs.len());
+    for (i, o) in outputs.iter().enumerate() {
+        let same = outputs[..i].iter().filter(|p| p.name() == o.name()).count();
+        let name = if same == 0 { o.name().to_owned() } else { format!("{}-{}", o.name(), same + 1) };
+        sinks.push((name, o.settings().build(cx)?));
+    }
+    Ok(sinks)
 }
 
-/// Periodic pipeline statistics.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct StatsEvent {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub camera: String,
-    /// Over the last interval.
-    pub interval_s: f64,
-    pub fps_in: f64,
-    pub fps_out: f64,
-    /// Totals since start.
-    pub frames_in: u64,
-    pub frames_processed: u64,
-    pub frames_dropped: u64,
-    pub bad_frames: u64,
-    pub events_dropped: u64,
-    pub tracks: usize,
-    /// Mean per-frame latency of each stage over the interval, milliseconds.
-    pub latency_ms: BTreeMap<&'static str, f64>,
+impl OutputConfig {
+    /// What `cliper validate` checks for this output without connecting or claiming lines.
+    pub fn check(&self) -> Result<(), PublishError> {
+        self.settings().check()
+    }
 }
 
-/// Anything a sink receives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Event {
-    Expression(ExpressionEvent),
-    Stats(StatsEvent),
-}
-
-/// Why a sink failed.
+/// Why a sink failed to start, publish or close.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    #[error("{sink}: cannot write: {source}")]
+    Write {
+        sink: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{sink}: cannot encode an event: {source}")]
+    Encode {
+        sink: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Mqtt(#[from] mqtt::MqttError),
+    #[error(transparent)]
+    Gpio(#[from] gpio::GpioError),
     #[error("{sink}: {reason}")]
     Sink { sink: String, reason: String },
 }
 
-/// A sink for events. Called from the publishing thread only, so it may block briefly;
-/// it must never hold up capture or inference (the pipeline's bounded queue sits between).
+/// A sink for events. Called from its own thread only (the fan-out gives each sink a
+/// thread and a bounded queue), so it may block briefly; it never holds up capture,
+/// inference or the other sinks.
 pub trait Publisher: Send {
     fn publish(&mut self, event: &Event) -> Result<(), PublishError>;
     /// Called about every 100 ms while no event arrives (by [`fanout::Fanout`]): for work
@@ -116,22 +105,9 @@ pub trait Publisher: Send {
     fn close(&mut self) -> Result<(), PublishError> {
         Ok(())
     }
-}
-
-/// Label → probability maps that keep the descriptor set's class order in JSON.
-pub mod indexmap_like {
-    use serde::ser::{Serialize, SerializeMap, Serializer};
-
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct OrderedProbs(pub Vec<(String, f32)>);
-
-    impl Serialize for OrderedProbs {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut m = s.serialize_map(Some(self.0.len()))?;
-            for (k, v) in &self.0 {
-                m.serialize_entry(k, v)?;
-            }
-            m.end()
-        }
+    /// The sink's own counters, totals so far (`("stats_dropped", 3)`); read after every
+    /// publish and tick and reported in the statistics under the sink's name.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
     }
 }

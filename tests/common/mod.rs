@@ -47,3 +47,13 @@ pub fn cliper_command() -> std::process::Command {
         None => std::process::Command::new(bin),
     }
 }
+
+/// The exit codes the binary promises (README, "Exit codes"): written out here, not taken
+/// from the binary, so a test notices if they change.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const INPUT_FAILED: i32 = 1;
+    pub const MODEL: i32 = 3;
+    pub const CONFIG: i32 = 5;
+    pub const SOURCE: i32 = 6;
+}

@@ -1,14 +1,16 @@
-//! V4L2 cameras (crate `v4l`): open by path or card name, negotiate format, size and
-//! frame rate, stream through 4 mmap buffers and convert each with [`convert`].
+//! The V4L2 device (crate `v4l`, feature `v4l2`): open by path or card name, negotiate
+//! format, size and frame rate, stream through 4 mmap buffers and convert each with
+//! [`convert`].
 //!
-//! The only module that touches a device. Format choice and timestamp arithmetic are
-//! pure functions below it, unit-tested without hardware; the device path itself is
-//! tested against the kernel's vivid driver in a VM (`tests/vm/run_vivid.sh`).
+//! The only code that touches a camera; format choice and timestamp arithmetic are the
+//! pure functions of the parent module. Tested against the kernel's vivid driver in a VM
+//! (`tests/vm/run_vivid.sh`).
 
-use super::convert::{self, Layout, PixelFormat};
-use super::{CaptureError, CapturedFrame, FrameSource};
+use super::{choose_format, interval_fps, match_card, timeval};
+use crate::capture::convert::{self, Layout, PixelFormat};
+use crate::capture::{CaptureError, CapturedFrame, FrameSource};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use v4l::buffer::{Flags, Type};
 use v4l::capability::Flags as CapFlags;
@@ -162,26 +164,6 @@ impl FrameSource for V4l2Source {
     }
 }
 
-/// The first wanted format the device offers: `wanted` alone, or the preference order.
-pub fn choose_format(offered: &[[u8; 4]], wanted: Option<PixelFormat>) -> Option<PixelFormat> {
-    let candidates: &[PixelFormat] = match &wanted {
-        Some(f) => std::slice::from_ref(f),
-        None => &PixelFormat::PREFERENCE,
-    };
-    candidates.iter().copied().find(|f| offered.contains(&f.fourcc()))
-}
-
-/// A buffer timestamp as a duration on the driver's monotonic clock (negative parts,
-/// which a broken driver could report, count as zero).
-pub fn timeval(sec: i64, usec: i64) -> Duration {
-    Duration::from_secs(sec.max(0) as u64) + Duration::from_micros(usec.clamp(0, 999_999) as u64)
-}
-
-/// Frames per second of a V4L2 frame interval (seconds per frame as a fraction).
-pub fn interval_fps(numerator: u32, denominator: u32) -> Option<f64> {
-    (numerator > 0 && denominator > 0).then(|| f64::from(denominator) / f64::from(numerator))
-}
-
 fn fourcc_list(codes: &[[u8; 4]]) -> String {
     let names: Vec<String> = codes.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
     if names.is_empty() {
@@ -233,19 +215,9 @@ fn resolve(device: &str) -> Result<PathBuf, CaptureError> {
     })
 }
 
-/// The first node whose card name is `name`, exactly or else ignoring case.
-pub fn match_card(cards: &[(PathBuf, String)], name: &str) -> Option<PathBuf> {
-    let name = name.trim();
-    cards
-        .iter()
-        .find(|(_, c)| c.trim() == name)
-        .or_else(|| cards.iter().find(|(_, c)| c.trim().eq_ignore_ascii_case(name)))
-        .map(|(p, _)| p.clone())
-}
-
 /// Writes every V4L2 capture device with its formats, sizes and frame rates, for
 /// `cliper devices`. Devices that cannot be queried get a line saying why. Returns how
-/// many capture devices were listed.
+/// many capture devices were listed; saying that there were none is the caller's.
 pub fn list_devices(out: &mut dyn Write) -> std::io::Result<usize> {
     let mut listed = 0;
     for path in video_nodes() {
@@ -270,9 +242,6 @@ pub fn list_devices(out: &mut dyn Write) -> std::io::Result<usize> {
         listed += 1;
         writeln!(out, "{}: {} (driver {}, bus {})", path.display(), caps.card, caps.driver, caps.bus)?;
         describe_formats(&device, out)?;
-    }
-    if listed == 0 {
-        writeln!(out, "no V4L2 capture devices")?;
     }
     Ok(listed)
 }
@@ -320,47 +289,13 @@ fn describe_interval(interval: &FrameIntervalEnum) -> String {
     }
 }
 
-/// Whether `path` names a device node rather than a card name (for config validation).
-pub fn is_device_path(device: &str) -> bool {
-    Path::new(device).is_absolute()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn format_choice_follows_preference_or_insists() {
-        let vivid = [*b"YUYV", *b"UYVY", *b"NV12", *b"RGB3", *b"GREY"];
-        assert_eq!(choose_format(&vivid, None), Some(PixelFormat::Yuyv));
-        assert_eq!(choose_format(&[*b"YUYV", *b"MJPG"], None), Some(PixelFormat::Mjpeg));
-        assert_eq!(choose_format(&vivid, Some(PixelFormat::Nv12)), Some(PixelFormat::Nv12));
-        assert_eq!(choose_format(&vivid, Some(PixelFormat::Mjpeg)), None);
-        assert_eq!(choose_format(&[*b"H264"], None), None);
-    }
-
-    #[test]
-    fn timestamps_and_rates() {
-        assert_eq!(timeval(12, 500_000), Duration::from_millis(12_500));
-        assert_eq!(timeval(-1, -5), Duration::ZERO);
-        assert_eq!(interval_fps(1, 30), Some(30.0));
-        assert_eq!(interval_fps(1001, 30000).map(|f| (f * 100.0).round()), Some(2997.0));
-        assert_eq!(interval_fps(0, 30), None);
+    fn intervals_are_described_as_rates() {
         assert_eq!(describe_interval(&FrameIntervalEnum::Discrete(v4l::Fraction::new(1, 25))), "25 fps");
-    }
-
-    #[test]
-    fn card_names_match_exactly_then_ignoring_case() {
-        let cards = vec![
-            (PathBuf::from("/dev/video0"), "HD Webcam".to_string()),
-            (PathBuf::from("/dev/video2"), "hd webcam".to_string()),
-            (PathBuf::from("/dev/video4"), "vivid ".to_string()),
-        ];
-        assert_eq!(match_card(&cards, "hd webcam"), Some(PathBuf::from("/dev/video2")));
-        assert_eq!(match_card(&cards, "HD WEBCAM"), Some(PathBuf::from("/dev/video0")));
-        assert_eq!(match_card(&cards, "vivid"), Some(PathBuf::from("/dev/video4")));
-        assert_eq!(match_card(&cards, "other"), None);
-        assert!(is_device_path("/dev/video0") && !is_device_path("vivid"));
     }
 
     #[test]

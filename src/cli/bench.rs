@@ -1,15 +1,17 @@
 //! `cliper bench`: per-stage wall times of the still-image path on real photos, so speed
 //! claims come from a run anyone can repeat (see bench/ for the onnxruntime comparison).
 
-use crate::align::align;
-use crate::commands::{CommandError, ModelArgs};
-use crate::decode::decode_file;
-use crate::decode::files::expand_inputs;
-use crate::detect::FaceDetector;
-use crate::infer;
-use crate::model::embedded;
-use crate::preprocess::prepare;
+use super::args::ModelArgs;
+use super::exit::Error;
 use clap::Args;
+use cliper::align::align;
+use cliper::decode::decode_file;
+use cliper::decode::files::expand_inputs;
+use cliper::detect::FaceDetector;
+use cliper::infer;
+use cliper::model::embedded;
+use cliper::pipeline::models;
+use cliper::preprocess::prepare;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,15 +71,15 @@ pub struct BenchReport {
     pub encode_and_score: Stage,
 }
 
-pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, CommandError> {
-    let paths: Vec<PathBuf> =
-        expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(|e| CommandError::Input(e.to_string()))?;
+/// Unreadable photos are input failures; a model that fails to run is a runtime failure.
+pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> {
+    let paths: Vec<PathBuf> = expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(Error::input)?;
     if paths.is_empty() {
-        return Err(CommandError::Input("bench: no images found".into()));
+        return Err(Error::input("bench: no images found"));
     }
-    let inference = args.models.inference.config();
-    let mut detector = args.models.load_detector()?;
-    let mut classifier = args.models.load_classifier()?;
+    let (selection, inference) = (args.models.selection(), args.models.inference.config());
+    let mut detector = models::load_detector(&selection, &inference)?;
+    let mut classifier = models::load_classifier(&selection, &inference)?;
     let encoder_files = embedded::resolve_model(&args.models.encoder)?;
     let mut raw = infer::load(&encoder_files, None, &inference)?;
     let detector_files = embedded::resolve_model(&args.models.detector)?;
@@ -101,14 +103,14 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
         faces_per_pass = 0;
         for path in &paths {
             let s = Instant::now();
-            let frame = decode_file(path).map_err(|e| CommandError::Input(e.to_string()))?;
+            let frame = decode_file(path).map_err(Error::input)?;
             add(0, s.elapsed());
             let s = Instant::now();
-            let dets = detector.detect(&frame).map_err(|e| CommandError::Input(format!("{}: {e}", path.display())))?;
+            let dets = detector.detect(&frame).map_err(|e| Error::inference(path.display().to_string(), e))?;
             add(1, s.elapsed());
             let prepared = prepare(&frame, &detector_spec);
             let s = Instant::now();
-            raw_detector.run(prepared.data).map_err(|e| CommandError::Input(format!("detector: {e}")))?;
+            raw_detector.run(prepared.data).map_err(|e| Error::inference("detector", e))?;
             add(6, s.elapsed());
             for det in &dets {
                 faces_per_pass += 1;
@@ -119,10 +121,10 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
                 let prepared = prepare(&crop, &spec);
                 add(3, s.elapsed());
                 let s = Instant::now();
-                raw.run(prepared.data.clone()).map_err(|e| CommandError::Input(format!("encoder: {e}")))?;
+                raw.run(prepared.data.clone()).map_err(|e| Error::inference("encoder", e))?;
                 add(4, s.elapsed());
                 let s = Instant::now();
-                classifier.classify_prepared(prepared.data).map_err(|e| CommandError::Input(e.to_string()))?;
+                classifier.classify_prepared(prepared.data).map_err(|e| Error::inference("encoder with scoring", e))?;
                 add(5, s.elapsed());
             }
         }
@@ -143,7 +145,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Command
         encode_and_score: Stage::from(t[5], n[5]),
     };
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report).map_err(|e| CommandError::Input(e.to_string()))?)?;
+        writeln!(out, "{}", serde_json::to_string(&report).map_err(std::io::Error::other)?)?;
     } else {
         writeln!(
             out,

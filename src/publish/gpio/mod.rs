@@ -2,15 +2,25 @@
 //! the camera shows its expression, or for a pulse each time a face starts showing it;
 //! every line is at its inactive (safe) level at start and after shutdown.
 //!
-//! [`PinLogic`] decides the levels from events and a clock it is given; [`GpioPublisher`]
-//! writes them through the [`OutputLine`] seam. Only [`open_chip`] touches a device (the
-//! Linux GPIO character device, through gpiocdev).
+//! [`PinLogic`] ([`logic`]) decides the levels from events and a clock it is given;
+//! [`GpioPublisher`] writes them through the [`OutputLine`] seam. Only [`lines`] touches a
+//! device (the Linux GPIO character device through gpiocdev, or rppal on a Raspberry Pi);
+//! [`config`] is the `[[outputs]] type = "gpio"` table.
 
-use super::{Event, EventKind, ExpressionEvent, PublishError, Publisher};
-use crate::config::GpioOutput;
-use std::collections::BTreeMap;
+pub mod config;
+pub mod lines;
+pub mod logic;
+
+pub use config::{Backend, Config, PinConfig};
+#[cfg(feature = "rppal")]
+pub use lines::RppalLine;
+pub use lines::{check, open_chip, open_rppal, ChipLine};
+pub use logic::{PinLogic, PinRule};
+
+use crate::publish::config::{SinkContext, SinkType};
+use crate::publish::{Event, PublishError, Publisher};
+use crate::schema::{Invalid, Key};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Why a GPIO output could not be used.
@@ -25,72 +35,6 @@ pub enum GpioError {
 /// One output line; `high` is the electrical level.
 pub trait OutputLine: Send {
     fn set_high(&mut self, high: bool) -> Result<(), GpioError>;
-}
-
-/// What drives one line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PinRule {
-    pub expression: String,
-    /// None: active while the expression holds; Some: a pulse this long on each onset.
-    pub pulse: Option<Duration>,
-}
-
-/// The level state machine of all lines of one output, fed with events and a clock.
-#[derive(Debug, Clone)]
-pub struct PinLogic {
-    rules: Vec<PinRule>,
-    active_low: bool,
-    /// Expression of every live track, by (camera, track).
-    tracks: BTreeMap<(String, u64), String>,
-    /// Per rule: when its current pulse ends.
-    pulse_until: Vec<Option<Duration>>,
-}
-
-impl PinLogic {
-    pub fn new(rules: Vec<PinRule>, active_low: bool) -> PinLogic {
-        let n = rules.len();
-        PinLogic { rules, active_low, tracks: BTreeMap::new(), pulse_until: vec![None; n] }
-    }
-
-    /// The electrical level of an inactive line.
-    pub fn safe_level(&self) -> bool {
-        self.active_low
-    }
-
-    pub fn on_event(&mut self, e: &ExpressionEvent, now: Duration) {
-        let key = (e.camera.clone(), e.track);
-        let before = self.tracks.get(&key).cloned();
-        if e.kind == EventKind::End {
-            self.tracks.remove(&key);
-            return;
-        }
-        self.tracks.insert(key, e.expression.clone());
-        // An onset: this track did not show the expression before this event.
-        if before.as_deref() != Some(e.expression.as_str()) {
-            for (rule, until) in self.rules.iter().zip(&mut self.pulse_until) {
-                if let Some(p) = rule.pulse {
-                    if rule.expression == e.expression {
-                        *until = Some(now + p);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Electrical level of every line at `now`, in rule order.
-    pub fn levels(&self, now: Duration) -> Vec<bool> {
-        self.rules
-            .iter()
-            .zip(&self.pulse_until)
-            .map(|(rule, until)| {
-                let active = match rule.pulse {
-                    None => self.tracks.values().any(|x| *x == rule.expression),
-                    Some(_) => until.is_some_and(|u| now < u),
-                };
-                active != self.active_low
-            })
-            .collect()
-    }
 }
 
 /// A [`Publisher`] writing [`PinLogic`]'s levels to lines, only when they change.
@@ -151,14 +95,10 @@ impl<L: OutputLine> GpioPublisher<L> {
     }
 }
 
-fn sink_error(e: GpioError) -> PublishError {
-    PublishError::Sink { sink: "gpio".into(), reason: e.to_string() }
-}
-
 impl<L: OutputLine> Publisher for GpioPublisher<L> {
     fn publish(&mut self, event: &Event) -> Result<(), PublishError> {
         let now = self.epoch.elapsed();
-        self.publish_at(event, now).map_err(sink_error)
+        Ok(self.publish_at(event, now)?)
     }
 
     fn tick(&mut self) {
@@ -167,124 +107,42 @@ impl<L: OutputLine> Publisher for GpioPublisher<L> {
     }
 
     fn close(&mut self) -> Result<(), PublishError> {
-        self.make_safe().map_err(sink_error)?;
+        self.make_safe()?;
         log::info!("gpio: {} lines at their safe level", self.lines.len());
         Ok(())
     }
 }
 
+impl SinkType for Config {
+    fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        Config::validate(self, key)
+    }
+
+    fn check(&self) -> Result<(), PublishError> {
+        Ok(check(self)?)
+    }
+
+    fn build(&self, _cx: &mut SinkContext) -> Result<Box<dyn Publisher>, PublishError> {
+        Ok(match self.backend {
+            Backend::Rppal => Box::new(open_rppal(self)?),
+            Backend::Chardev => Box::new(open_chip(self)?),
+        })
+    }
+}
+
 /// The rules of a configured output, in `pins` order.
-pub fn rules(cfg: &GpioOutput) -> Vec<PinRule> {
+pub fn rules(cfg: &Config) -> Vec<PinRule> {
     cfg.pins
         .iter()
         .map(|p| PinRule { expression: p.expression.clone(), pulse: (p.pulse_ms > 0).then(|| Duration::from_millis(p.pulse_ms)) })
         .collect()
 }
-
-/// A line of a GPIO character device (one request holds all lines of an output).
-pub struct ChipLine {
-    request: Arc<gpiocdev::Request>,
-    chip: PathBuf,
-    offset: u32,
-}
-
-impl OutputLine for ChipLine {
-    fn set_high(&mut self, high: bool) -> Result<(), GpioError> {
-        let v = if high { gpiocdev::line::Value::Active } else { gpiocdev::line::Value::Inactive };
-        self.request.set_value(self.offset, v).map_err(|e| GpioError::Set {
-            chip: self.chip.clone(),
-            line: self.offset,
-            reason: e.to_string(),
-        })
-    }
-}
-
-/// What `cliper validate` can check without claiming the lines: the chip exists.
-pub fn check(cfg: &GpioOutput) -> Result<(), GpioError> {
-    if cfg.backend == crate::config::GpioBackend::Rppal {
-        // rppal claims the pins to check them; `validate` must not touch outputs.
-        return Ok(());
-    }
-    if cfg.chip.exists() {
-        return Ok(());
-    }
-    Err(GpioError::Open { chip: cfg.chip.clone(), lines: cfg.pins.iter().map(|p| p.line).collect(), reason: NO_CHIP.into() })
-}
-
-const NO_CHIP: &str = "no such GPIO chip (see `ls /dev/gpiochip*`)";
-
-/// Request the configured lines as outputs at their safe level.
-pub fn open_chip(cfg: &GpioOutput) -> Result<GpioPublisher<ChipLine>, GpioError> {
-    let offsets: Vec<u32> = cfg.pins.iter().map(|p| p.line).collect();
-    let logic = PinLogic::new(rules(cfg), cfg.active_low);
-    let open_err = |reason: String| GpioError::Open { chip: cfg.chip.clone(), lines: offsets.clone(), reason };
-    if !cfg.chip.exists() {
-        return Err(open_err(NO_CHIP.into()));
-    }
-    // Polarity is ours (PinLogic), so the kernel sees plain active-high lines.
-    let safe = if logic.safe_level() { gpiocdev::line::Value::Active } else { gpiocdev::line::Value::Inactive };
-    let request = gpiocdev::Request::builder()
-        .on_chip(&cfg.chip)
-        .with_consumer("cliper")
-        .with_lines(&offsets)
-        .as_output(safe)
-        .request()
-        .map_err(|e| open_err(e.to_string()))?;
-    let request = Arc::new(request);
-    let lines = offsets.iter().map(|&offset| ChipLine { request: Arc::clone(&request), chip: cfg.chip.clone(), offset }).collect();
-    let publisher = GpioPublisher::new(logic, lines)?;
-    log::info!("gpio: {} lines on {} at their safe level", offsets.len(), cfg.chip.display());
-    Ok(publisher)
-}
-
-/// A Raspberry Pi GPIO (BCM numbering) driven through rppal.
-#[cfg(feature = "rppal")]
-pub struct RppalLine {
-    pin: rppal::gpio::OutputPin,
-}
-
-#[cfg(feature = "rppal")]
-impl OutputLine for RppalLine {
-    fn set_high(&mut self, high: bool) -> Result<(), GpioError> {
-        self.pin.write(if high { rppal::gpio::Level::High } else { rppal::gpio::Level::Low });
-        Ok(())
-    }
-}
-
-/// Claim the configured BCM pins through rppal, at their safe level. Off a Raspberry Pi
-/// rppal refuses, and the error names the pins.
-#[cfg(feature = "rppal")]
-pub fn open_rppal(cfg: &GpioOutput) -> Result<GpioPublisher<RppalLine>, GpioError> {
-    let offsets: Vec<u32> = cfg.pins.iter().map(|p| p.line).collect();
-    let open_err = |reason: String| GpioError::Open { chip: PathBuf::from("rppal (Raspberry Pi GPIO)"), lines: offsets.clone(), reason };
-    let logic = PinLogic::new(rules(cfg), cfg.active_low);
-    let gpio = rppal::gpio::Gpio::new().map_err(|e| open_err(e.to_string()))?;
-    let mut lines = Vec::with_capacity(offsets.len());
-    for &bcm in &offsets {
-        let bcm = u8::try_from(bcm).map_err(|_| open_err(format!("BCM pin {bcm} out of range")))?;
-        let pin = gpio.get(bcm).map_err(|e| open_err(format!("BCM {bcm}: {e}")))?;
-        let pin = if logic.safe_level() { pin.into_output_high() } else { pin.into_output_low() };
-        lines.push(RppalLine { pin });
-    }
-    let publisher = GpioPublisher::new(logic, lines)?;
-    log::info!("gpio: {} rppal pins at their safe level", offsets.len());
-    Ok(publisher)
-}
-
-/// Without the `rppal` feature, a config asking for it gets a clear error.
-#[cfg(not(feature = "rppal"))]
-pub fn open_rppal(cfg: &GpioOutput) -> Result<GpioPublisher<ChipLine>, GpioError> {
-    Err(GpioError::Open {
-        chip: PathBuf::from("rppal (Raspberry Pi GPIO)"),
-        lines: cfg.pins.iter().map(|p| p.line).collect(),
-        reason: "this cliper was built without the rppal feature (cargo build --features rppal)".into(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::mqtt::tests::event;
+    use crate::publish::EventKind;
+    use crate::testutil::expression_event as event;
+    use std::sync::Arc;
     use std::sync::Mutex;
 
     /// Every write: (line index, level).
@@ -362,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_missing_chip_is_named_with_its_lines() {
-        let cfg: GpioOutput = toml::from_str(
+        let cfg: Config = toml::from_str(
             "chip = '/dev/gpiochip-missing'\n[[pins]]\nline = 17\nexpression = 'happy'\n[[pins]]\nline = 27\nexpression = 'sad'",
         )
         .expect("cfg");
@@ -375,14 +233,14 @@ mod tests {
     /// named; it never pretends to drive them.
     #[test]
     fn rppal_off_a_pi_is_a_clear_error_naming_the_pins() {
-        let cfg: GpioOutput = toml::from_str(
+        let cfg: Config = toml::from_str(
             "backend = 'rppal'
 [[pins]]
 line = 17
 expression = 'happy'",
         )
         .expect("cfg");
-        assert_eq!(cfg.backend, crate::config::GpioBackend::Rppal);
+        assert_eq!(cfg.backend, Backend::Rppal);
         let is_pi = std::fs::read_to_string("/proc/device-tree/compatible").is_ok_and(|c| c.contains("raspberrypi"));
         if !is_pi {
             let e = open_rppal(&cfg).err().expect("not a Pi").to_string();
