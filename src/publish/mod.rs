@@ -12,6 +12,7 @@ pub mod event;
 pub mod fanout;
 pub mod gpio;
 pub mod mqtt;
+pub mod null;
 pub mod stdout;
 
 pub use config::{SinkContext, SinkType};
@@ -26,6 +27,7 @@ config::sinks! {
     Mqtt(Box<mqtt::Config>) = "mqtt",
     /// GPIO output lines driven by expressions.
     Gpio(gpio::Config) = "gpio",
+    Null(null::Config) = "null", // discards events, counting them (tests)
 }
 
 /// A started sink and its name (`stdout`, `mqtt`, `mqtt-2`).
