@@ -72,7 +72,7 @@ impl DescriptorSet {
 
     pub fn parse(text: &str, path: &Path) -> Result<DescriptorSet, ModelError> {
         let set: DescriptorSet =
-            serde_json::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+            serde_json::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), source: Box::new(e) })?;
         set.validate(path)?;
         Ok(set)
     }

@@ -104,7 +104,7 @@ const MAX_INPUT_SIDE: usize = 4096;
 impl ModelManifest {
     /// Parse and check the manifest's own consistency (not the ONNX file).
     pub fn parse(text: &str, path: &Path) -> Result<ModelManifest, ModelError> {
-        let m: ModelManifest = toml::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), reason: e.to_string() })?;
+        let m: ModelManifest = toml::from_str(text).map_err(|e| ModelError::Parse { path: path.to_owned(), source: Box::new(e) })?;
         m.validate(path)?;
         Ok(m)
     }

@@ -19,8 +19,13 @@ use std::path::PathBuf;
 pub enum ModelError {
     #[error("{path}: cannot read: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {reason}")]
-    Parse { path: PathBuf, reason: String },
+    /// Not TOML/JSON, an unknown key or a value of the wrong type.
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{path}: checksum mismatch: manifest says {expected}, file has {actual}")]
     Checksum { path: PathBuf, expected: String, actual: String },
     #[error("{path}: {reason}")]

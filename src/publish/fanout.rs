@@ -225,4 +225,28 @@ mod tests {
         assert_eq!(slow_got, [0, 1, 2, 3, 4]);
         assert_eq!(closed.load(Ordering::SeqCst), 2);
     }
+
+    /// Counts its events as its own counter.
+    struct Counting(u64);
+
+    impl Publisher for Counting {
+        fn publish(&mut self, _: &Event) -> Result<(), PublishError> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn counters(&self) -> Vec<(&'static str, u64)> {
+            vec![("seen", self.0)]
+        }
+    }
+
+    #[test]
+    fn a_sink_s_own_counters_reach_the_fan_out() {
+        let mut f = Fanout::new(vec![("counting".into(), Box::new(Counting(0)))], 4).expect("fanout");
+        for n in 0..3 {
+            f.publish(&stats(n)).expect("publish");
+        }
+        crate::testutil::wait_until("the sink's counter", || f.sink_stats()[0].own == [("seen", 3)]);
+        f.close().expect("close");
+        assert_eq!(f.sink_stats()[0], SinkStats { name: "counting".into(), queue_dropped: 0, failed: 0, own: vec![("seen", 3)] });
+    }
 }
