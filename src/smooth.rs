@@ -70,7 +70,8 @@ impl Smoother {
     }
 
     /// Feed one frame's probabilities. Frames older than the last one are ignored; more
-    /// than `MAX_CLASSES` values are truncated (the config refuses such sets).
+    /// than `MAX_CLASSES` values are truncated (the live path refuses such descriptor sets
+    /// when it loads them, `pipeline::models::load_live`).
     pub fn update(&mut self, ts: Duration, frame_probs: &[f32]) -> Option<Change> {
         let n = frame_probs.len().min(MAX_CLASSES);
         let alpha = match self.last_ts {

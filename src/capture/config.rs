@@ -1,5 +1,5 @@
 //! How frame sources are chosen and configured: the [`SourceType`] every `[source]` table
-//! implements, the [`sources!`] macro that turns one registration line per source into the
+//! implements, the `sources!` macro that turns one registration line per source into the
 //! `type = "…"` enum, and the serde helpers for typed pixel formats. The registrations
 //! themselves are in `capture/mod.rs`.
 

@@ -1,6 +1,6 @@
 //! Expression classification: the `Classifier` seam, its result type, the score maths every
 //! consumer shares ([`scores`]), and the encoder with folded descriptors on an inference
-//! [`Engine`](crate::infer::Engine).
+//! [`Engine`].
 
 pub mod clip;
 pub mod scores;

@@ -1,5 +1,5 @@
 //! Face detection: the `FaceDetector` seam and its BlazeFace implementation on an inference
-//! [`Engine`](crate::infer::Engine).
+//! [`Engine`].
 
 pub mod blazeface;
 

@@ -1,5 +1,5 @@
 //! How sinks are chosen and configured: the [`SinkType`] every `[[outputs]]` table implements,
-//! the [`sinks!`] macro that turns one registration line per sink into the `type = "…"`
+//! the `sinks!` macro that turns one registration line per sink into the `type = "…"`
 //! enum, and the rules about the list as a whole. The registrations themselves are in
 //! `publish/mod.rs`.
 

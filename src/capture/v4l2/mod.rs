@@ -1,6 +1,6 @@
 //! V4L2 cameras: the `[source] type = "v4l2"` table, and the pure parts of talking to a
 //! camera (format choice, timestamps, rates, card names), unit-tested without hardware. The
-//! device itself is [`device`], behind the `v4l2` feature; a build without it still parses
+//! device itself is `device`, behind the `v4l2` feature; a build without it still parses
 //! such a config and says why it cannot open it.
 
 #[cfg(feature = "v4l2")]

@@ -1,6 +1,6 @@
 //! Everything between cliper and the broker's socket: the secrets read from files, the one
 //! place that builds rumqttc's options, and the connection thread that polls rumqttc (which
-//! must be polled to make progress and to reconnect) and reports the [`Link`] state.
+//! must be polled to make progress and to reconnect) and reports the `Link` state.
 
 use super::config::Config;
 use super::topics::{Topics, OFFLINE, ONLINE};
