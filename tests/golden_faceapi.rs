@@ -47,7 +47,7 @@ fn probabilities_match_face_api_on_real_face_crops() {
         let dp = max_abs_diff(&result.probs, &want);
         let de = max_abs_diff(&result.embedding, &want_emb);
         assert!(dp <= 1e-3, "{file}: probabilities differ from face-api by {dp}");
-        let want_top = want.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i);
+        let want_top = cliper::classify::scores::argmax(&want);
         assert_eq!(Some(result.best_class()), want_top, "{file}: top-1 differs from face-api");
         worst_prob = worst_prob.max(dp);
         worst_emb = worst_emb.max(de);
