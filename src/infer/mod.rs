@@ -67,11 +67,10 @@ fn load_ort(files: &ModelFiles, _folded: Option<&Folded>, _opts: &OrtOptions) ->
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "ort")))]
 mod tests {
     use super::*;
 
-    #[cfg(not(feature = "ort"))]
     #[test]
     fn asking_for_ort_without_the_feature_names_the_rebuild() {
         let files = crate::model::embedded::model("faceapi_expression").expect("embedded");
