@@ -70,6 +70,9 @@ pub struct Config {
     pub outputs: Vec<OutputConfig>,
 }
 
+/// Longest camera name: a topic level and part of Home Assistant's entity ids.
+pub const MAX_CAMERA: usize = 64;
+
 fn default_camera() -> String {
     "camera".into()
 }
@@ -102,8 +105,8 @@ impl Config {
     fn validate(&self) -> Result<(), Invalid> {
         let root = Key::root();
         // The camera name is a topic level and a Home Assistant id.
-        if self.camera.is_empty() || self.camera.contains(['/', '#', '+']) {
-            return Err(root.field("camera").invalid("must be a non-empty name without '/', '#' or '+'"));
+        if let Some(why) = crate::publish::mqtt::config::topic_level_problem(&self.camera, MAX_CAMERA) {
+            return Err(root.field("camera").invalid(why));
         }
         self.source.settings().validate(&root.field("source"))?;
         self.tracking.validate(&root.field("tracking"))?;
@@ -238,7 +241,12 @@ mod tests {
         for (text, needle) in [
             ("[source]\ntype = 'images'\nfps = 0", "fps must be positive"),
             ("[clip]\nwindow = 0", "clip.window"),
-            ("camera = 'a/b'", "camera must be"),
+            ("camera = 'a/b'", "camera must not contain"),
+            ("camera = \"a\\u0000b\"", "control characters"),
+            ("[[outputs]]\ntype = 'mqtt'\nclient_id = \"a\\u0000\"", "client_id must not contain"),
+            ("[[outputs]]\ntype = 'mqtt'\nclient_id = 'a/b'", "client_id must not contain"),
+            ("[[outputs]]\ntype = 'mqtt'\nstate_confidence_step = 2", "state_confidence_step must be within"),
+            ("camera = ''", "camera must not be empty"),
             ("[source]\ntype = 'replay'\npath = 'x.raw'\nformat = 'yuyv'", "width and source.height"),
         ] {
             let e = Config::parse(text, Path::new("c.toml")).expect_err(needle).to_string();

@@ -9,7 +9,7 @@
 use crate::common::*;
 use cliper::publish::mqtt::Config as MqttOutput;
 use cliper::publish::mqtt::MqttPublisher;
-use cliper::publish::{Event, EventKind, Publisher, StatsEvent};
+use cliper::publish::{Announce, Event, EventKind, Publisher, StatsEvent};
 use rumqttc::{Client, MqttOptions, Packet, QoS};
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -200,6 +200,8 @@ impl Observer {
     fn with(port: u16, id: &str, filters: &[&str], auth: Option<(&str, &str)>, persistent: bool) -> Observer {
         let mut o = MqttOptions::new(id, "127.0.0.1", port);
         o.set_clean_session(!persistent);
+        // Large enough for anything cliper sends (rumqttc's default is 10 KiB).
+        o.set_max_packet_size(1 << 20, 1 << 20);
         if let Some((u, p)) = auth {
             o.set_credentials(u, p);
         }
@@ -275,6 +277,17 @@ impl Observer {
     }
 }
 
+/// A publisher that announces no camera (each is discovered at its first event).
+fn start(cfg: &MqttOutput) -> Result<MqttPublisher, cliper::publish::mqtt::MqttError> {
+    MqttPublisher::start(cfg, &Announce::default())
+}
+
+/// A publisher that announces camera `cam` with two classes.
+fn start_announcing(cfg: &MqttOutput) -> MqttPublisher {
+    let announce = Announce { cameras: vec!["cam".into()], classes: vec!["happy".into(), "sad".into()] };
+    MqttPublisher::start(cfg, &announce).expect("start")
+}
+
 fn mqtt_cfg(port: u16, extra: &str) -> MqttOutput {
     toml::from_str(&format!("host = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\nclient_id = \"cliper-test\"\n{extra}"))
         .expect("mqtt config")
@@ -310,7 +323,7 @@ fn flush_through(p: &mut MqttPublisher, obs: &mut Observer) {
     // An `end` of a track that never started: it leaves the retained state as it is.
     p.publish(&event(EventKind::End, "cam", MARKER, "marker", 999.0)).expect("marker");
     let until = Instant::now() + LONG;
-    while !obs.seen.iter().any(|m| m.topic == "cliper/cam/events" && json(m)["track"] == MARKER) {
+    while !obs.seen.iter().any(|m| m.topic == "cliper/cliper-test/cam/events" && json(m)["track"] == MARKER) {
         assert!(Instant::now() < until, "the marker did not arrive: {:?}", obs.topics());
         p.tick();
         obs.settle(Duration::from_millis(20));
@@ -379,30 +392,32 @@ const LONG: Duration = Duration::from_secs(30);
 fn availability_events_state_and_stats_arrive_in_order_and_retained() {
     let broker = Broker::start();
     let mut obs = Observer::new(broker.port, "obs", &["cliper/#"], None);
-    let mut p = MqttPublisher::start(&mqtt_cfg(broker.port, "")).expect("start");
-    obs.wait("online", LONG, |m| m.topic == "cliper/available" && m.payload == "online");
+    let mut p = start(&mqtt_cfg(broker.port, "")).expect("start");
+    obs.wait("online", LONG, |m| m.topic == "cliper/cliper-test/available" && m.payload == "online");
     let events = script(3, 3, 0.0);
     for e in &events {
         p.publish(e).expect("publish");
     }
     p.publish(&Event::Stats(StatsEvent { kind: "stats", camera: "cam".into(), frames_in: 42, ..StatsEvent::default() })).expect("stats");
     let last_ts = format!("{:.3}", 1.5);
-    obs.wait("the last event", LONG, |m| m.topic == "cliper/cam/events" && m.payload.contains("\"type\":\"end\"") && json(m)["track"] == 3);
-    obs.wait("stats", LONG, |m| m.topic == "cliper/stats");
-    assert_eq!(keys_received(&obs.on("cliper/cam/events")), keys_sent(&events), "every event once, in order");
-    let first = json(obs.on("cliper/cam/events")[0]);
+    obs.wait("the last event", LONG, |m| {
+        m.topic == "cliper/cliper-test/cam/events" && m.payload.contains("\"type\":\"end\"") && json(m)["track"] == 3
+    });
+    obs.wait("stats", LONG, |m| m.topic == "cliper/cliper-test/stats");
+    assert_eq!(keys_received(&obs.on("cliper/cliper-test/cam/events")), keys_sent(&events), "every event once, in order");
+    let first = json(obs.on("cliper/cliper-test/cam/events")[0]);
     assert_eq!((first["camera"].as_str(), first["descriptor"]["name"].as_str()), (Some("cam"), Some("fc.happy")));
     assert_eq!(first["probs"]["happy"].as_f64().map(|x| (x * 10.0).round()), Some(8.0));
-    assert_eq!(json(obs.on("cliper/stats")[0])["frames_in"], 42);
+    assert_eq!(json(obs.on("cliper/cliper-test/stats")[0])["frames_in"], 42);
     // The state topic followed every event; a late subscriber gets the retained ones.
     let states: Vec<String> =
-        obs.on("cliper/cam/expression").iter().map(|m| json(m)["expression"].as_str().unwrap_or("?").to_owned()).collect();
+        obs.on("cliper/cliper-test/cam/expression").iter().map(|m| json(m)["expression"].as_str().unwrap_or("?").to_owned()).collect();
     assert_eq!(states.len(), events.len());
     assert_eq!(&states[..5], ["happy", "sad", "surprised", "neutral", "none"]);
     let mut late = Observer::new(broker.port, "late", &["cliper/#"], None);
-    let avail = late.wait("retained online", LONG, |m| m.topic == "cliper/available");
+    let avail = late.wait("retained online", LONG, |m| m.topic == "cliper/cliper-test/available");
     assert!(avail.retain && avail.payload == "online", "{avail:?}");
-    let state = late.wait("retained state", LONG, |m| m.topic == "cliper/cam/expression");
+    let state = late.wait("retained state", LONG, |m| m.topic == "cliper/cliper-test/cam/expression");
     assert!(state.retain, "{state:?}");
     assert_eq!(
         (json(&state)["expression"].as_str(), json(&state)["timestamp"].as_f64().map(|t| format!("{t:.3}"))),
@@ -410,41 +425,95 @@ fn availability_events_state_and_stats_arrive_in_order_and_retained() {
     );
     // A clean close says offline itself (not the will: the broker got a DISCONNECT).
     p.close().expect("close");
-    obs.wait("offline", LONG, |m| m.topic == "cliper/available" && m.payload == "offline");
-    let mut after = Observer::new(broker.port, "after", &["cliper/available"], None);
-    let m = after.wait("retained offline", LONG, |m| m.topic == "cliper/available");
+    obs.wait("offline", LONG, |m| m.topic == "cliper/cliper-test/available" && m.payload == "offline");
+    let mut after = Observer::new(broker.port, "after", &["cliper/cliper-test/available"], None);
+    let m = after.wait("retained offline", LONG, |m| m.topic == "cliper/cliper-test/available");
     assert!(m.retain && m.payload == "offline");
     // mosquitto logs this only for a DISCONNECT packet: the will was not fired.
     assert!(broker.log().contains("Client cliper-test disconnected."), "{}", broker.log());
 }
 
 #[test]
-fn discovery_is_retained_and_resent_when_home_assistant_comes_online() {
+fn discovery_and_a_none_state_come_at_connect_before_any_face() {
     let broker = Broker::start();
-    let mut obs = Observer::new(broker.port, "ha", &["homeassistant/sensor/#", "cliper/available"], None);
-    let mut p = MqttPublisher::start(&mqtt_cfg(broker.port, "discovery = true")).expect("start");
-    obs.wait("online", LONG, |m| m.payload == "online");
-    p.publish(&event(EventKind::Start, "door", 1, "happy", 0.1)).expect("publish");
-    let topic = "homeassistant/sensor/cliper-test/door_expression/config";
+    let topic = "homeassistant/device/cliper-test/config";
+    let mut obs = Observer::new(broker.port, "ha", &["homeassistant/device/#", "cliper/#"], None);
+    let mut p = start_announcing(&mqtt_cfg(broker.port, "discovery = true"));
+    // No event yet: the announced camera already has its entities and a retained `none`
+    // (`cliper run` ticks its outputs every 100 ms while no event comes).
+    let until = Instant::now() + LONG;
+    while obs.on("cliper/cliper-test/cam/expression").is_empty() {
+        assert!(Instant::now() < until, "no state before any face: {:?}", obs.topics());
+        p.tick();
+        obs.settle(Duration::from_millis(20));
+    }
     let cfg = json(&obs.wait("discovery", LONG, |m| m.topic == topic));
-    assert_eq!(cfg["unique_id"], "cliper-test_door_expression");
-    assert_eq!(cfg["state_topic"], "cliper/door/expression");
-    assert_eq!(cfg["availability_topic"], "cliper/available");
-    assert_eq!(cfg["device"]["identifiers"][0], "cliper_cliper-test");
+    let state = obs.wait("state before any face", LONG, |m| m.topic == "cliper/cliper-test/cam/expression");
+    assert_eq!((json(&state)["expression"].as_str(), json(&state)["tracks"].as_u64()), (Some("none"), Some(0)));
+    let mut early = Observer::new(broker.port, "early", &["cliper/cliper-test/cam/expression"], None);
+    assert!(early.wait("retained none", LONG, |m| m.topic == "cliper/cliper-test/cam/expression").retain);
+    assert_eq!(cfg["dev"]["ids"][0], "cliper_cliper-test");
+    assert_eq!(cfg["avty_t"], "cliper/cliper-test/available");
+    assert_eq!(cfg["cmps"]["cam_expression"]["ops"], serde_json::json!(["happy", "sad", "none"]));
+    assert_eq!(cfg["cmps"]["cam_expression"]["stat_t"], "cliper/cliper-test/cam/expression");
+    assert!(cfg["cmps"].get("door_expression").is_none());
+    // A camera nobody announced shows up: discovery is re-sent with it.
+    p.publish(&event(EventKind::Start, "door", 1, "happy", 0.1)).expect("publish");
+    let grown = json(&obs.wait("discovery with door", LONG, |m| m.topic == topic && json(m)["cmps"].get("door_expression").is_some()));
+    assert_eq!(grown["cmps"]["door_anyone_happy"]["p"], "binary_sensor");
+    let sent = obs.on(topic).len();
     // Home Assistant restarts: it says online, and gets the config again.
     let ha = Client::new(MqttOptions::new("ha-status", "127.0.0.1", broker.port), 8);
     let (ha_client, mut ha_conn) = ha;
     ha_client.publish("homeassistant/status", QoS::AtLeastOnce, false, "online").expect("ha status");
     std::thread::spawn(move || for _ in ha_conn.iter().take(8) {});
     let until = Instant::now() + LONG;
-    while obs.on(topic).len() < 2 {
+    while obs.on(topic).len() <= sent {
         assert!(Instant::now() < until, "discovery not re-sent: {:?}", obs.topics());
         p.tick();
         obs.settle(Duration::from_millis(50));
     }
-    let mut late = Observer::new(broker.port, "late", &["homeassistant/sensor/#"], None);
+    let mut late = Observer::new(broker.port, "late", &["homeassistant/device/#"], None);
     assert!(late.wait("retained discovery", LONG, |m| m.topic == topic).retain);
+    // A clean stop: `none`, then `offline`.
+    p.publish(&event(EventKind::Start, "cam", 2, "sad", 0.2)).expect("publish");
+    obs.wait("sad", LONG, |m| m.topic == "cliper/cliper-test/cam/expression" && json(m)["expression"] == "sad");
     p.close().expect("close");
+    let off = obs.wait("offline", LONG, |m| m.topic == "cliper/cliper-test/available" && m.payload == "offline").at;
+    let cam: Vec<&Msg> = obs.on("cliper/cliper-test/cam/expression");
+    let last = cam.last().expect("states");
+    assert!(json(last)["expression"] == "none" && last.at <= off, "{:?}", obs.topics());
+}
+
+#[test]
+fn two_nodes_on_one_broker_share_no_topic_and_stopping_one_leaves_the_other_online() {
+    let broker = Broker::start();
+    let mut obs = Observer::new(broker.port, "obs", &["#"], None);
+    let cfg = |node: &str| MqttOutput { client_id: node.into(), ..mqtt_cfg(broker.port, "discovery = true") };
+    let mut garage = start_announcing(&cfg("garage"));
+    let mut hallway = start_announcing(&cfg("hallway"));
+    obs.wait("garage online", LONG, |m| m.topic == "cliper/garage/available" && m.payload == "online");
+    obs.wait("hallway online", LONG, |m| m.topic == "cliper/hallway/available" && m.payload == "online");
+    // The same camera name on both nodes.
+    garage.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
+    hallway.publish(&event(EventKind::Start, "cam", 1, "sad", 0.1)).expect("publish");
+    obs.wait("garage event", LONG, |m| m.topic == "cliper/garage/cam/events");
+    obs.wait("hallway event", LONG, |m| m.topic == "cliper/hallway/cam/events");
+    garage.close().expect("close");
+    obs.wait("garage offline", LONG, |m| m.topic == "cliper/garage/available" && m.payload == "offline");
+    // The hallway node is still online, and says so to a late subscriber.
+    hallway.publish(&event(EventKind::End, "cam", 1, "sad", 0.5)).expect("publish");
+    obs.wait("hallway still publishing", LONG, |m| m.topic == "cliper/hallway/cam/events" && json(m)["type"] == "end");
+    let mut late = Observer::new(broker.port, "late", &["cliper/+/available"], None);
+    let h = late.wait("hallway availability", LONG, |m| m.topic == "cliper/hallway/available");
+    assert_eq!(h.payload, "online");
+    assert_eq!(late.wait("garage availability", LONG, |m| m.topic == "cliper/garage/available").payload, "offline");
+    // No topic was written by both: each node's topics carry its id.
+    let garage_topics: BTreeSet<&str> = obs.seen.iter().filter(|m| m.topic.contains("garage")).map(|m| m.topic.as_str()).collect();
+    assert!(obs.seen.iter().all(|m| m.topic.contains("garage") || m.topic.contains("hallway")), "{:?}", obs.topics());
+    assert!(garage_topics.iter().all(|t| !t.contains("hallway")), "{garage_topics:?}");
+    assert_eq!(obs.seen.iter().filter(|m| m.topic.ends_with("/device/garage/config")).count(), 1);
+    hallway.close().expect("close");
 }
 
 #[test]
@@ -453,31 +522,33 @@ fn password_auth_accepts_the_file_and_refuses_a_wrong_one() {
         sh("mosquitto_passwd -b -c passwd watcher watcherpw && mosquitto_passwd -b passwd cliper 'c0rrect horse'", d)
     });
     let d = broker.dir.path();
-    std::fs::write(d.join("good"), "c0rrect horse\n").expect("write");
-    std::fs::write(d.join("bad"), "wrong\n").expect("write");
+    for (name, text) in [("good", "c0rrect horse\n"), ("bad", "wrong\n")] {
+        std::fs::write(d.join(name), text).expect("write");
+        std::fs::set_permissions(d.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    }
     let mut obs = Observer::new(broker.port, "watcher", &["cliper/#"], Some(("watcher", "watcherpw")));
     let mut wrong =
-        MqttPublisher::start(&mqtt_cfg(broker.port, &format!("username = \"cliper\"\npassword_file = \"{}\"", d.join("bad").display())))
-            .expect("start");
+        start(&mqtt_cfg(broker.port, &format!("username = \"cliper\"\npassword_file = \"{}\"", d.join("bad").display()))).expect("start");
     wrong.publish(&event(EventKind::Start, "cam", 9, "sad", 0.1)).expect("queued");
     // Refused, and never given a session: it cannot have published anything.
     wait_for_failures(&wrong, 1);
     assert_eq!(wrong.link_status().sessions, 0, "a wrong password got a session");
     assert!(obs.seen.is_empty(), "a refused client published: {:?}", obs.topics());
     assert_eq!(wrong.queued(), (1, 0), "the event waits while refused");
+    assert!(wrong.refused_whole_run() && wrong.counters().contains(&("broker_refused", 1)));
     let t = Instant::now();
-    let _ = wrong.close();
+    let closed = wrong.close().expect_err("refused all along").to_string();
+    assert!(closed.contains("refused the credentials"), "{closed}");
     assert!(t.elapsed() < LONG, "close of a refused client hung");
     // The right password, through systemd's credentials directory.
     let creds = tempfile::tempdir().expect("creds");
     std::fs::write(creds.path().join("mqtt-password"), "c0rrect horse\n").expect("write");
     std::env::set_var("CREDENTIALS_DIRECTORY", creds.path());
-    let mut good =
-        MqttPublisher::start(&mqtt_cfg(broker.port, "username = \"cliper\"\npassword_credential = \"mqtt-password\"")).expect("start");
+    let mut good = start(&mqtt_cfg(broker.port, "username = \"cliper\"\npassword_credential = \"mqtt-password\"")).expect("start");
     std::env::remove_var("CREDENTIALS_DIRECTORY");
-    obs.wait("online", LONG, |m| m.topic == "cliper/available" && m.payload == "online");
+    obs.wait("online", LONG, |m| m.topic == "cliper/cliper-test/available" && m.payload == "online");
     good.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
-    obs.wait("event", LONG, |m| m.topic == "cliper/cam/events");
+    obs.wait("event", LONG, |m| m.topic == "cliper/cliper-test/cam/events");
     good.close().expect("close");
     assert!(!broker.log().contains("c0rrect"), "the password reached the broker log");
 }
@@ -491,17 +562,17 @@ fn tls_with_a_ca_made_at_test_time() {
     let tls =
         |ca: &str| format!("host = \"localhost\"\nport = {tls_port}\nkeep_alive_s = 5\n[tls]\nca_file = \"{}\"", d.join(ca).display());
     // Trusting another CA: the handshake fails, nothing is published.
-    let mut untrusted = MqttPublisher::start(&toml::from_str(&tls("other.crt")).expect("cfg")).expect("start");
+    let mut untrusted = start(&toml::from_str(&tls("other.crt")).expect("cfg")).expect("start");
     wait_for_failures(&untrusted, 1);
     assert_eq!(untrusted.link_status().sessions, 0, "a broker with an untrusted certificate was accepted");
     assert!(obs.seen.is_empty(), "{:?}", obs.topics());
     let _ = untrusted.close();
-    let mut p = MqttPublisher::start(&toml::from_str(&tls("ca.crt")).expect("cfg")).expect("start");
-    obs.wait("online over TLS", LONG, |m| m.topic == "cliper/available" && m.payload == "online");
+    let mut p = start(&toml::from_str(&tls("ca.crt")).expect("cfg")).expect("start");
+    obs.wait("online over TLS", LONG, |m| m.topic == "cliper/cliper/available" && m.payload == "online");
     p.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
-    obs.wait("event over TLS", LONG, |m| m.topic == "cliper/cam/events");
+    obs.wait("event over TLS", LONG, |m| m.topic == "cliper/cliper/cam/events");
     p.close().expect("close");
-    let t_offline = obs.wait("offline over TLS", LONG, |m| m.topic == "cliper/available" && m.payload == "offline").at;
+    let t_offline = obs.wait("offline over TLS", LONG, |m| m.topic == "cliper/cliper/available" && m.payload == "offline").at;
     // The listener that requires a client certificate: refused without, accepted with.
     let mtls_port = broker.mtls_port.expect("mtls port");
     let mtls = |client: bool| {
@@ -514,24 +585,24 @@ fn tls_with_a_ca_made_at_test_time() {
         }
         toml::from_str::<MqttOutput>(&c).expect("cfg")
     };
-    let mut anonymous = MqttPublisher::start(&mtls(false)).expect("start");
+    let mut anonymous = start(&mtls(false)).expect("start");
     wait_for_failures(&anonymous, 1);
     assert_eq!(anonymous.link_status().sessions, 0, "accepted without a client certificate");
     assert!(!obs.seen.iter().any(|m| m.payload == "online" && m.at > t_offline), "accepted without a client certificate");
     let _ = anonymous.close();
-    let mut p = MqttPublisher::start(&mtls(true)).expect("start");
+    let mut p = start(&mtls(true)).expect("start");
     obs.wait("online with a client certificate", LONG, |m| m.payload == "online" && m.at > t_offline);
     p.close().expect("close");
     // A missing CA file is named at start.
-    let e = MqttPublisher::start(&toml::from_str(&tls("nope.crt")).expect("cfg")).err().expect("missing CA").to_string();
+    let e = start(&toml::from_str(&tls("nope.crt")).expect("cfg")).err().expect("missing CA").to_string();
     assert!(e.contains("CA file") && e.contains("nope.crt"), "{e}");
 }
 
 #[test]
 fn a_broker_outage_loses_nothing_and_keeps_order() {
     let mut broker = Broker::start();
-    let mut obs = Observer::with(broker.port, "outage-obs", &["cliper/cam/events", "cliper/available"], None, true);
-    let mut p = MqttPublisher::start(&mqtt_cfg(broker.port, "outage_queue = 100")).expect("start");
+    let mut obs = Observer::with(broker.port, "outage-obs", &["cliper/cliper-test/cam/events", "cliper/cliper-test/available"], None, true);
+    let mut p = start(&mqtt_cfg(broker.port, "outage_queue = 100")).expect("start");
     obs.wait("online", LONG, |m| m.payload == "online");
     let before = script(2, 2, 0.0);
     let during = script(5, 4, 10.0);
@@ -539,7 +610,9 @@ fn a_broker_outage_loses_nothing_and_keeps_order() {
     for e in &before {
         p.publish(e).expect("publish");
     }
-    obs.wait("events before the outage", LONG, |m| m.topic == "cliper/cam/events" && json(m)["timestamp"].as_f64() > Some(0.75));
+    obs.wait("events before the outage", LONG, |m| {
+        m.topic == "cliper/cliper-test/cam/events" && json(m)["timestamp"].as_f64() > Some(0.75)
+    });
     broker.stop();
     let down = Instant::now();
     wait_until_disconnected(&p);
@@ -556,17 +629,17 @@ fn a_broker_outage_loses_nothing_and_keeps_order() {
         p.publish(e).expect("publish");
     }
     let until = Instant::now() + LONG;
-    while obs.on("cliper/cam/events").len() < before.len() + during.len() + after.len() {
-        assert!(Instant::now() < until, "missing events: {:?}", keys_received(&obs.on("cliper/cam/events")));
+    while obs.on("cliper/cliper-test/cam/events").len() < before.len() + during.len() + after.len() {
+        assert!(Instant::now() < until, "missing events: {:?}", keys_received(&obs.on("cliper/cliper-test/cam/events")));
         p.tick();
         obs.settle(Duration::from_millis(20));
     }
     flush_through(&mut p, &mut obs);
     let all: Vec<Event> = before.iter().chain(&during).chain(&after).cloned().collect();
-    assert_eq!(keys_received(&before_marker(&obs.on("cliper/cam/events"))), keys_sent(&all), "every event once, in order");
-    let first_flushed = obs.on("cliper/cam/events")[before.len()].at;
+    assert_eq!(keys_received(&before_marker(&obs.on("cliper/cliper-test/cam/events"))), keys_sent(&all), "every event once, in order");
+    let first_flushed = obs.on("cliper/cliper-test/cam/events")[before.len()].at;
     let reconnect = first_flushed.duration_since(up);
-    let last = before_marker(&obs.on("cliper/cam/events")).last().map(|m| m.at.duration_since(up)).unwrap_or_default();
+    let last = before_marker(&obs.on("cliper/cliper-test/cam/events")).last().map(|m| m.at.duration_since(up)).unwrap_or_default();
     eprintln!(
         "outage: broker down {:.2} s, {} events queued (capacity 100, 0 dropped), first queued event delivered {:.0} ms after the broker was back, all {} delivered after {:.0} ms",
         outage.as_secs_f64(),
@@ -577,10 +650,10 @@ fn a_broker_outage_loses_nothing_and_keeps_order() {
     );
     // The retained state was refreshed on the new broker (it kept none of its own: the
     // persisted retained message is the pre-outage one, so check the payload is current).
-    let mut late = Observer::new(broker.port, "late", &["cliper/cam/expression", "cliper/available"], None);
-    let state = json(&late.wait("state", LONG, |m| m.topic == "cliper/cam/expression"));
+    let mut late = Observer::new(broker.port, "late", &["cliper/cliper-test/cam/expression", "cliper/cliper-test/available"], None);
+    let state = json(&late.wait("state", LONG, |m| m.topic == "cliper/cliper-test/cam/expression"));
     assert_eq!((state["expression"].as_str(), state["timestamp"].as_f64().map(|t| t > 20.0)), (Some("none"), Some(true)));
-    assert_eq!(late.wait("available", LONG, |m| m.topic == "cliper/available").payload, "online");
+    assert_eq!(late.wait("available", LONG, |m| m.topic == "cliper/cliper-test/available").payload, "online");
     p.close().expect("close");
 }
 
@@ -609,11 +682,11 @@ fn spawn_cliper(broker: &Broker, dir: &Path) -> Child {
 fn a_killed_process_gets_its_last_will_and_sigterm_stops_it_cleanly() {
     let broker = Broker::start();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut obs = Observer::new(broker.port, "obs", &["cliper/available", "cliper/stats"], None);
+    let mut obs = Observer::new(broker.port, "obs", &["cliper/cliper-proc/available", "cliper/cliper-proc/stats"], None);
 
     let mut killed = spawn_cliper(&broker, tmp.path());
     obs.wait("online", Duration::from_secs(60), |m| m.payload == "online");
-    obs.wait("stats from the running pipeline", Duration::from_secs(30), |m| m.topic == "cliper/stats");
+    obs.wait("stats from the running pipeline", Duration::from_secs(30), |m| m.topic == "cliper/cliper-proc/stats");
     signal(&killed, libc::SIGKILL);
     let _ = killed.wait();
     let t = Instant::now();
@@ -621,11 +694,20 @@ fn a_killed_process_gets_its_last_will_and_sigterm_stops_it_cleanly() {
     eprintln!("last will {:.0} ms after SIGKILL", t.elapsed().as_secs_f64() * 1e3);
     assert!(broker.log().contains("cliper-proc"), "{}", broker.log());
 
-    let mut obs = Observer::new(broker.port, "obs2", &["cliper/available", "cliper/stats"], None);
+    // What a crashed run leaves: a retained state with faces nobody sees any more.
+    let state_topic = "cliper/cliper-proc/door/expression";
+    let (stale_client, mut stale_conn) = Client::new(MqttOptions::new("stale", "127.0.0.1", broker.port), 8);
+    stale_client.publish(state_topic, QoS::AtLeastOnce, true, r#"{"expression":"stale-crash","tracks":4}"#).expect("stale state");
+    std::thread::spawn(move || for _ in stale_conn.iter().take(8) {});
+    let mut obs = Observer::new(broker.port, "obs2", &["cliper/cliper-proc/available", "cliper/cliper-proc/stats", state_topic], None);
     obs.wait("retained offline from the killed one", LONG, |m| m.payload == "offline");
+    obs.wait("the stale retained state", LONG, |m| m.topic == state_topic && m.payload.contains("stale-crash"));
     let mut stopped = spawn_cliper(&broker, tmp.path());
+    // The restarted node replaces it at connect, face or no face.
+    let fresh = obs.wait("a fresh state", Duration::from_secs(60), |m| m.topic == state_topic && !m.payload.contains("stale-crash"));
+    assert!(json(&fresh)["tracks"].is_u64(), "{fresh:?}");
     obs.wait("online again", Duration::from_secs(60), |m| m.payload == "online");
-    obs.wait("stats again", Duration::from_secs(30), |m| m.topic == "cliper/stats");
+    obs.wait("stats again", Duration::from_secs(30), |m| m.topic == "cliper/cliper-proc/stats");
     let t = Instant::now();
     signal(&stopped, libc::SIGTERM);
     let status = loop {
@@ -650,11 +732,12 @@ fn a_killed_process_gets_its_last_will_and_sigterm_stops_it_cleanly() {
 #[test]
 fn a_full_outage_queue_drops_changes_and_keeps_every_start_and_end() {
     let mut broker = Broker::start();
-    let mut obs = Observer::with(broker.port, "overflow-obs", &["cliper/cam/events", "cliper/available"], None, true);
-    let mut p = MqttPublisher::start(&mqtt_cfg(broker.port, "outage_queue = 6")).expect("start");
+    let mut obs =
+        Observer::with(broker.port, "overflow-obs", &["cliper/cliper-test/cam/events", "cliper/cliper-test/available"], None, true);
+    let mut p = start(&mqtt_cfg(broker.port, "outage_queue = 6")).expect("start");
     obs.wait("online", LONG, |m| m.payload == "online");
     p.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
-    obs.wait("first event", LONG, |m| m.topic == "cliper/cam/events");
+    obs.wait("first event", LONG, |m| m.topic == "cliper/cliper-test/cam/events");
     broker.stop();
     wait_until_disconnected(&p);
     // Two tracks, 4 + 3 changes: 11 events for 6 places.
@@ -665,15 +748,67 @@ fn a_full_outage_queue_drops_changes_and_keeps_every_start_and_end() {
     assert_eq!(p.queued(), (6, 5));
     broker.run();
     let until = Instant::now() + LONG;
-    while obs.on("cliper/cam/events").len() < 7 {
-        assert!(Instant::now() < until, "missing events: {:?}", keys_received(&obs.on("cliper/cam/events")));
+    while obs.on("cliper/cliper-test/cam/events").len() < 7 {
+        assert!(Instant::now() < until, "missing events: {:?}", keys_received(&obs.on("cliper/cliper-test/cam/events")));
         p.tick();
         obs.settle(Duration::from_millis(20));
     }
     flush_through(&mut p, &mut obs);
     let got: Vec<String> =
-        keys_received(&before_marker(&obs.on("cliper/cam/events"))).into_iter().map(|(k, _, ts)| format!("{k}@{ts}")).collect();
+        keys_received(&before_marker(&obs.on("cliper/cliper-test/cam/events"))).into_iter().map(|(k, _, ts)| format!("{k}@{ts}")).collect();
     // The five oldest changes went; every start and end and the newest changes stayed, in order.
     assert_eq!(got, ["start@0.100", "start@1.100", "end@1.600", "start@2.100", "change@2.300", "change@2.400", "end@2.500"]);
+    p.close().expect("close");
+}
+
+#[test]
+fn an_oversized_message_is_dropped_and_counted_without_a_reconnect() {
+    let broker = Broker::start();
+    let mut obs = Observer::new(broker.port, "obs", &["cliper/#"], None);
+    let mut p = start(&mqtt_cfg(broker.port, "")).expect("start");
+    obs.wait("online", LONG, |m| m.topic == "cliper/cliper-test/available" && m.payload == "online");
+    // Over rumqttc's 10 KiB default, within cliper's limit: delivered.
+    p.publish(&event(EventKind::Start, "cam", 1, &"x".repeat(20_000), 0.1)).expect("publish");
+    // Over the limit: the event and its state are dropped and counted, the link stays up.
+    p.publish(&event(EventKind::Start, "cam", 2, &"y".repeat(300_000), 0.2)).expect("publish");
+    flush_through(&mut p, &mut obs);
+    let tracks: Vec<u64> =
+        before_marker(&obs.on("cliper/cliper-test/cam/events")).iter().filter_map(|m| json(m)["track"].as_u64()).collect();
+    assert_eq!(tracks, [1]);
+    let link = p.link_status();
+    assert_eq!((link.sessions, link.failures), (1, 0), "the connection was dropped");
+    assert!(p.counters().contains(&("oversize_dropped", 2)), "{:?}", p.counters());
+    p.close().expect("close");
+}
+
+#[test]
+fn after_a_backlog_larger_than_the_client_channel_the_state_is_still_refreshed() {
+    let mut broker = Broker::start();
+    let mut obs =
+        Observer::with(broker.port, "backlog-obs", &["cliper/cliper-test/cam/events", "cliper/cliper-test/available"], None, true);
+    let mut p = start(&mqtt_cfg(broker.port, "outage_queue = 2000")).expect("start");
+    obs.wait("online", LONG, |m| m.payload == "online");
+    p.publish(&event(EventKind::Start, "cam", 1, "happy", 0.1)).expect("publish");
+    obs.wait("first event", LONG, |m| m.topic == "cliper/cliper-test/cam/events");
+    broker.stop();
+    wait_until_disconnected(&p);
+    // 600 events: more than rumqttc's 256-request channel takes in one go.
+    let during = script(150, 2, 10.0);
+    for e in &during {
+        p.publish(e).expect("publish");
+    }
+    assert_eq!(p.queued(), (600, 0));
+    broker.run();
+    let until = Instant::now() + LONG;
+    while p.queued().0 > 0 {
+        assert!(Instant::now() < until, "{} events still queued", p.queued().0);
+        p.tick();
+        obs.settle(Duration::from_millis(10));
+    }
+    flush_through(&mut p, &mut obs);
+    // The broker persisted the pre-outage `happy`: only a refresh replaces it.
+    let mut late = Observer::new(broker.port, "late", &["cliper/cliper-test/cam/expression"], None);
+    let state = json(&late.wait("state", LONG, |m| m.topic == "cliper/cliper-test/cam/expression"));
+    assert_eq!((state["expression"].as_str(), state["timestamp"].as_f64().map(|t| t > 10.0)), (Some("none"), Some(true)));
     p.close().expect("close");
 }

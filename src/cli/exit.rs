@@ -22,6 +22,8 @@ pub const RUNTIME: i32 = 4;
 pub const CONFIG: i32 = 5;
 /// The frame source could not be opened or failed for good.
 pub const SOURCE: i32 = 6;
+/// `run`: an MQTT broker refused the credentials for the whole run (no session ever).
+pub const BROKER_REFUSED: i32 = 7;
 
 /// Why a subcommand stopped before doing its work. Each variant is one failure class; the
 /// message is the library error's own.
@@ -37,6 +39,9 @@ pub enum Error {
     Live(#[from] LiveError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// An MQTT output's broker refused the credentials on every attempt of the run.
+    #[error("{0}: the broker refused the credentials for the whole run")]
+    BrokerRefused(String),
     /// Writing the output (stdout) failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -70,6 +75,7 @@ impl Error {
             Error::Source(_) | Error::Live(LiveError::Capture(_)) => SOURCE,
             Error::Live(_) | Error::Publish(_) | Error::Output(_) | Error::Inference { .. } => RUNTIME,
             Error::Input(_) => INPUT_FAILED,
+            Error::BrokerRefused(_) => BROKER_REFUSED,
         }
     }
 
@@ -97,5 +103,8 @@ mod tests {
         assert_eq!(Error::from(LiveError::Panicked).exit_code(), RUNTIME);
         let pipe = Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert!(pipe.is_broken_pipe() && pipe.exit_code() == RUNTIME);
+        assert_eq!(Error::BrokerRefused("mqtt".into()).exit_code(), BROKER_REFUSED);
+        let all = [OK, INPUT_FAILED, USAGE, MODEL, RUNTIME, CONFIG, SOURCE, BROKER_REFUSED];
+        assert!(all.iter().enumerate().all(|(i, c)| !all[..i].contains(c)), "exit codes are distinct");
     }
 }

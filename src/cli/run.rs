@@ -3,11 +3,12 @@
 
 use super::args::ConfigArgs;
 use super::exit::Error;
+use cliper::classify::Classifier;
 use cliper::config::Config;
 use cliper::notify;
 use cliper::pipeline::live::{self, RunSummary};
 use cliper::pipeline::models;
-use cliper::publish::{self, SinkContext};
+use cliper::publish::{self, Announce, SinkContext};
 use cliper::shutdown::Shutdown;
 use std::io::Write;
 
@@ -27,9 +28,15 @@ pub fn run(args: &ConfigArgs, stdout: Box<dyn Write + Send>) -> Result<RunSummar
     let source = cfg.source.open(&shutdown)?;
     let mut live_cfg = cfg.live();
     live_cfg.watchdog = notify::watchdog_interval();
-    let sinks = publish::start(&cfg.outputs, &mut SinkContext::new(stdout))?;
+    let announce = Announce { cameras: vec![cfg.camera.clone()], classes: classifier.folded().labels.clone() };
+    let sinks = publish::start(&cfg.outputs, &mut SinkContext::new(stdout).announcing(announce))?;
     notify::ready(&format!("watching {} as camera {}", source.name(), cfg.camera));
     let result = live::run(source, &mut detector, &mut classifier, sinks, &live_cfg, &shutdown);
     notify::stopping();
-    Ok(result?)
+    let summary = result?;
+    // An MQTT output whose broker refused us all along: the run did not do its job.
+    if let Some(out) = summary.outputs.iter().find(|o| o.own.contains(&("broker_refused", 1))) {
+        return Err(Error::BrokerRefused(out.name.clone()));
+    }
+    Ok(summary)
 }

@@ -41,16 +41,37 @@ impl<T: SinkType> SinkType for Box<T> {
     }
 }
 
+/// What the node will publish about (told to every sink), known before the first frame: its cameras (each gets
+/// discovery and a fresh `none` state at connect) and the descriptor set's classes (the
+/// expression sensor's options).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Announce {
+    pub cameras: Vec<String>,
+    pub classes: Vec<String>,
+}
+
 /// What building a sink may take from the process.
 pub struct SinkContext {
     stdout: Option<Box<dyn Write + Send>>,
+    announce: Announce,
 }
 
 impl SinkContext {
     /// `stdout` is the writer the `stdout` sink gets (the process's standard output, or a
-    /// buffer in tests).
+    /// buffer in tests). No cameras or classes are announced.
     pub fn new(stdout: Box<dyn Write + Send>) -> SinkContext {
-        SinkContext { stdout: Some(stdout) }
+        SinkContext { stdout: Some(stdout), announce: Announce::default() }
+    }
+
+    /// Announce the cameras and classes the pipeline will publish about (the MQTT sink
+    /// publishes their discovery and `none` state at connect).
+    pub fn announcing(mut self, announce: Announce) -> SinkContext {
+        self.announce = announce;
+        self
+    }
+
+    pub fn announce(&self) -> &Announce {
+        &self.announce
     }
 
     /// The standard output writer; only the first caller gets it.

@@ -15,7 +15,7 @@ pub mod mqtt;
 pub mod null;
 pub mod stdout;
 
-pub use config::{SinkContext, SinkType};
+pub use config::{Announce, SinkContext, SinkType};
 pub use event::{indexmap_like, Event, EventKind, ExpressionEvent, FiredDescriptor, Scored, StatsEvent};
 
 use crate::schema::{Invalid, Key};

@@ -14,7 +14,10 @@ pub struct Config {
     /// Broker port (1883 plain, usually 8883 with TLS).
     #[serde(default = "default_port")]
     pub port: u16,
-    /// MQTT client id; also the Home Assistant node id.
+    /// MQTT client id; also the node id in every topic (`<topic_prefix>/<client_id>/…`)
+    /// and Home Assistant's device id, so give each cliper on a broker its own (a broker
+    /// disconnects a second client with the same id anyway). At most 64 bytes, a topic
+    /// level: no `/`, `+`, `#` or control characters.
     #[serde(default = "default_client_id")]
     pub client_id: String,
     /// User name; unset: anonymous.
@@ -50,6 +53,11 @@ pub struct Config {
     /// Home Assistant's discovery prefix.
     #[serde(default = "default_discovery_prefix")]
     pub discovery_prefix: String,
+    /// Churn rule: the retained state is re-published when the expression, the faces in
+    /// view or the set of expressions change, or the confidence moved more than this since
+    /// the last publish (0..=1; 0: on every confidence change).
+    #[serde(default = "default_state_confidence_step")]
+    pub state_confidence_step: f32,
 }
 
 /// `[outputs.tls]`.
@@ -96,10 +104,38 @@ fn default_discovery() -> bool {
 fn default_discovery_prefix() -> String {
     "homeassistant".into()
 }
+fn default_state_confidence_step() -> f32 {
+    0.05
+}
 
-/// A topic level cliper can build on: not empty, no wildcards, no leading or trailing `/`.
+/// Longest `client_id` accepted: a topic level and a device id, not a payload.
+pub const MAX_CLIENT_ID: usize = 64;
+/// Longest topic prefix accepted.
+pub const MAX_PREFIX: usize = 128;
+
+/// A topic level (a node id, a camera name): not empty, at most `max` bytes, no `/`,
+/// wildcards, U+0000 or other control characters. `None` when usable, else why not.
+pub fn topic_level_problem(s: &str, max: usize) -> Option<String> {
+    if s.is_empty() {
+        Some("must not be empty".into())
+    } else if s.len() > max {
+        Some(format!("must be at most {max} bytes, got {}", s.len()))
+    } else if s.contains(['/', '+', '#']) || s.chars().any(char::is_control) {
+        Some("must not contain '/', '+', '#' or control characters (U+0000 included)".into())
+    } else {
+        None
+    }
+}
+
+/// A topic cliper can build on: not empty, bounded, no wildcards or control characters,
+/// no leading or trailing `/`.
 fn usable_topic(t: &str) -> bool {
-    !(t.is_empty() || t.contains(['#', '+']) || t.starts_with('/') || t.ends_with('/'))
+    !(t.is_empty()
+        || t.len() > MAX_PREFIX
+        || t.contains(['#', '+'])
+        || t.chars().any(char::is_control)
+        || t.starts_with('/')
+        || t.ends_with('/'))
 }
 
 impl Config {
@@ -116,14 +152,42 @@ impl Config {
         }
         for (name, topic) in [("topic_prefix", &self.topic_prefix), ("discovery_prefix", &self.discovery_prefix)] {
             if !usable_topic(topic) {
-                return Err(key.field(name).invalid("must be a non-empty topic without '#', '+' or an edge '/'"));
+                return Err(key.field(name).invalid(format!(
+                    "must be a non-empty topic of at most {MAX_PREFIX} bytes without '#', '+', control characters or an edge '/'"
+                )));
             }
         }
+        if let Some(why) = topic_level_problem(&self.client_id, MAX_CLIENT_ID) {
+            return Err(key.field("client_id").invalid(why));
+        }
+        schema::within(&key.field("state_confidence_step"), self.state_confidence_step, 0.0, 1.0)?;
         if let Some(t) = &self.tls {
             if t.cert_file.is_some() != t.key_file.is_some() {
                 return Err(key.field("tls").field("cert_file").invalid("and key_file go together"));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_and_camera_names_are_bounded_topic_levels() {
+        let key = Key::root().field("outputs").index(0);
+        // A 70 000-byte client id used to be accepted and never connect.
+        let long: Config = toml::from_str(&format!("client_id = '{}'", "x".repeat(70_000))).expect("parses");
+        let e = long.validate(&key).expect_err("70 000 bytes");
+        assert_eq!((e.key.as_str(), e.reason.as_str()), ("outputs[0].client_id", "must be at most 64 bytes, got 70000"));
+        let ok: Config = toml::from_str(&format!("client_id = '{}'", "x".repeat(MAX_CLIENT_ID))).expect("parses");
+        assert!(ok.validate(&key).is_ok());
+        for bad in ["", "a/b", "a+", "#", "a\u{0}b", "tab\there"] {
+            assert!(topic_level_problem(bad, 64).is_some(), "{bad:?} accepted");
+        }
+        assert_eq!(topic_level_problem("garage pi-2", 64), None);
+        let prefix: Config = toml::from_str("topic_prefix = \"a\\u0000\"").expect("parses");
+        assert!(prefix.validate(&key).is_err_and(|e| e.key == "outputs[0].topic_prefix"));
     }
 }

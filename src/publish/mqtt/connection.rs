@@ -5,7 +5,9 @@
 use super::config::Config;
 use super::topics::{Topics, OFFLINE, ONLINE};
 use super::MqttError;
-use rumqttc::{Client, Connection, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::{
+    Client, ConnectReturnCode, Connection, ConnectionError, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport,
+};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +16,10 @@ use std::time::Duration;
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 /// Requests rumqttc may hold between the publisher and its event loop.
 pub(super) const CLIENT_CAPACITY: usize = 256;
+/// Largest packet cliper sends or accepts (rumqttc's default is 10 KiB, which a discovery
+/// config with many classes exceeds; rumqttc answers a larger one by dropping the
+/// connection). The publisher drops and counts anything larger before handing it over.
+pub(super) const MAX_PACKET: usize = 256 * 1024;
 
 /// What the connection thread reports to the publishing side.
 #[derive(Debug, Default)]
@@ -25,6 +31,8 @@ pub(super) struct Link {
     pub failures: u64,
     /// Home Assistant announced `online`: discovery must be re-sent.
     pub ha_online: bool,
+    /// The broker refused our credentials (bad user name or password, not authorised).
+    pub auth_refused: bool,
     /// close() was called: stop reconnecting.
     pub stopping: bool,
 }
@@ -79,8 +87,23 @@ pub fn read_password(cfg: &Config, credentials_dir: Option<&Path>) -> Result<Opt
         },
         (None, None) => return Ok(None),
     };
+    if cfg.password_file.is_some() {
+        refuse_exposed(&path)?;
+    }
     let text = std::fs::read_to_string(&path).map_err(|source| MqttError::ReadFile { what: "password file", path, source })?;
     Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+/// A `password_file` others may read is refused, as ssh refuses such a key: chmod 600.
+/// (A systemd credential is protected by systemd.)
+fn refuse_exposed(path: &Path) -> Result<(), MqttError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| MqttError::ReadFile { what: "password file", path: path.to_owned(), source })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(MqttError::ExposedPassword { path: path.to_owned(), mode });
+    }
+    Ok(())
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, MqttError> {
@@ -102,6 +125,7 @@ pub(super) fn options(cfg: &Config, topics: &Topics, secrets: Secrets) -> MqttOp
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(cfg.keep_alive_s));
     opts.set_clean_session(true);
+    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
     opts.set_last_will(LastWill::new(topics.available(), OFFLINE, qos(cfg.qos), true));
     if let Some(u) = &cfg.username {
         opts.set_credentials(u.clone(), secrets.password.unwrap_or_default());
@@ -160,10 +184,15 @@ impl Session {
                 Ok(rumqttc::Event::Outgoing(Outgoing::Disconnect)) => {}
                 Ok(_) => {}
                 Err(e) => {
+                    let refused = matches!(
+                        e,
+                        ConnectionError::ConnectionRefused(ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized)
+                    );
                     let stopping = match self.link.lock() {
                         Ok(mut l) => {
                             l.connected = false;
                             l.failures += 1;
+                            l.auth_refused |= refused;
                             l.stopping
                         }
                         Err(_) => true,
@@ -187,11 +216,19 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn write_private(path: &Path, text: &str) {
+        std::fs::write(path, text).expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
 
     #[test]
     fn password_comes_from_a_file_or_the_credentials_directory() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mqtt"), "s3cret\n").expect("write");
+        let pw = dir.path().join("pw");
+        write_private(&pw, "file\n");
         let mut cfg: Config = toml::from_str("").expect("defaults");
         assert_eq!(read_password(&cfg, None).expect("none"), None);
         cfg.password_credential = Some("mqtt".into());
@@ -199,6 +236,12 @@ mod tests {
         let e = read_password(&cfg, None).expect_err("no dir").to_string();
         assert!(e.contains("CREDENTIALS_DIRECTORY") && e.contains("mqtt"), "{e}");
         cfg.password_credential = None;
+        cfg.password_file = Some(pw.clone());
+        assert_eq!(read_password(&cfg, None).expect("0600 file").as_deref(), Some("file"));
+        // Readable by others: refused, naming the file and the mode.
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let e = read_password(&cfg, None).expect_err("0644").to_string();
+        assert!(e.contains("0644") && e.contains("pw") && e.contains("chmod 600"), "{e}");
         cfg.password_file = Some(dir.path().join("missing"));
         let e = read_password(&cfg, None).expect_err("missing").to_string();
         assert!(e.contains("password file") && e.contains("missing"), "{e}");
@@ -207,7 +250,7 @@ mod tests {
     #[test]
     fn options_carry_the_will_credentials_and_keep_alive() {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("pw"), "s3cret\n").expect("write");
+        write_private(&dir.path().join("pw"), "s3cret\n");
         let cfg: Config = toml::from_str(&format!(
             "client_id = \"cam-1\"\nusername = \"u\"\npassword_file = \"{}\"\nkeep_alive_s = 7\nqos = 2",
             dir.path().join("pw").display()
@@ -221,7 +264,7 @@ mod tests {
         let will = opts.last_will().expect("a last will");
         assert_eq!(
             (will.topic.as_str(), will.message.as_ref(), will.qos, will.retain),
-            ("cliper/available", &b"offline"[..], QoS::ExactlyOnce, true)
+            ("cliper/cam-1/available", &b"offline"[..], QoS::ExactlyOnce, true)
         );
         // A password without a user name is refused when the secrets are read.
         let anonymous = Config { username: None, ..cfg };

@@ -36,6 +36,10 @@ pub enum MqttError {
     NoCredentialsDirectory { name: String },
     #[error("mqtt: {0}")]
     Invalid(String),
+    #[error("mqtt: password file {path} is readable by others (mode {mode:04o}): chmod 600 it")]
+    ExposedPassword { path: PathBuf, mode: u32 },
+    #[error("mqtt: the broker refused the credentials on every attempt of the run")]
+    AuthRefused,
     #[error("mqtt: cannot start the connection thread: {0}")]
     Thread(#[source] std::io::Error),
     #[error("mqtt: the connection did not close in time (broker unreachable?)")]
@@ -56,7 +60,7 @@ impl SinkType for Config {
         Ok(check(self)?)
     }
 
-    fn build(&self, _cx: &mut SinkContext) -> Result<Box<dyn Publisher>, PublishError> {
-        Ok(Box::new(MqttPublisher::start(self)?))
+    fn build(&self, cx: &mut SinkContext) -> Result<Box<dyn Publisher>, PublishError> {
+        Ok(Box::new(MqttPublisher::start(self, cx.announce())?))
     }
 }
