@@ -812,3 +812,42 @@ fn after_a_backlog_larger_than_the_client_channel_the_state_is_still_refreshed()
     assert_eq!((state["expression"].as_str(), state["timestamp"].as_f64().map(|t| t > 10.0)), (Some("none"), Some(true)));
     p.close().expect("close");
 }
+
+#[test]
+fn run_exits_with_its_own_code_when_the_broker_refuses_the_credentials_all_along() {
+    let broker = Broker::prepared("allow_anonymous false\npassword_file {dir}/passwd\n", false, |d| {
+        sh("mosquitto_passwd -b -c passwd cliper 'c0rrect horse'", d)
+    });
+    let d = broker.dir.path();
+    std::fs::write(d.join("bad"), "wrong\n").expect("write");
+    std::fs::set_permissions(d.join("bad"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let config = d.join("cliper.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "camera = \"door\"\n[source]\ntype = \"images\"\npath = \"{}\"\nfps = 20\n\
+             [[outputs]]\ntype = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {}\nclient_id = \"refused\"\nusername = \"cliper\"\npassword_file = \"{}\"\n",
+            fixture("faces").display(),
+            broker.port,
+            d.join("bad").display()
+        ),
+    )
+    .expect("config");
+    let mut child = cliper_command()
+        .args(["run", "--config", config.to_str().expect("utf8")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cliper");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "cliper run did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = child.wait_with_output().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_default();
+    assert_eq!(status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("refused the credentials"), "{stderr}");
+}
