@@ -851,3 +851,26 @@ fn run_exits_with_its_own_code_when_the_broker_refuses_the_credentials_all_along
     assert_eq!(status.code(), Some(7), "{stderr}");
     assert!(stderr.contains("refused the credentials"), "{stderr}");
 }
+
+#[test]
+fn components_that_no_longer_exist_are_removed_from_discovery() {
+    let broker = Broker::start();
+    let topic = "homeassistant/device/cliper-test/config";
+    // An earlier run had a camera `gone`: its component is still retained on the broker.
+    let (old_client, mut old_conn) = Client::new(MqttOptions::new("earlier-run", "127.0.0.1", broker.port), 8);
+    let earlier = r#"{"dev":{"ids":["cliper_cliper-test"]},"cmps":{"gone_expression":{"p":"sensor","stat_t":"x"}}}"#;
+    old_client.publish(topic, QoS::AtLeastOnce, true, earlier).expect("earlier discovery");
+    std::thread::spawn(move || for _ in old_conn.iter().take(8) {});
+    let mut obs = Observer::new(broker.port, "ha", &["homeassistant/device/#"], None);
+    obs.wait("the earlier config", LONG, |m| m.payload.contains("\"stat_t\":\"x\""));
+    let mut p = start_announcing(&mqtt_cfg(broker.port, "discovery = true"));
+    let until = Instant::now() + LONG;
+    while !obs.on(topic).iter().any(|m| json(m)["cmps"]["gone_expression"] == serde_json::json!({"p": "sensor"})) {
+        assert!(Instant::now() < until, "the stale component was not removed: {:?}", obs.topics());
+        p.tick();
+        obs.settle(Duration::from_millis(20));
+    }
+    let last = json(obs.on(topic).last().expect("config"));
+    assert!(last["cmps"]["cam_expression"]["stat_t"].is_string(), "{last}");
+    p.close().expect("close");
+}

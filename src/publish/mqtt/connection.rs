@@ -33,6 +33,9 @@ pub(super) struct Link {
     pub ha_online: bool,
     /// The broker refused our credentials (bad user name or password, not authorised).
     pub auth_refused: bool,
+    /// The discovery config the broker had retained when we subscribed (an earlier run's),
+    /// to remove components that no longer exist.
+    pub retained_discovery: Option<String>,
     /// close() was called: stop reconnecting.
     pub stopping: bool,
 }
@@ -143,6 +146,8 @@ pub(super) struct Session {
     pub available: String,
     /// Home Assistant's status topic, when discovery is on.
     pub ha_status: Option<String>,
+    /// Our own discovery topic, when discovery is on: subscribed to, to read what is retained.
+    pub discovery: Option<String>,
     pub qos: QoS,
     pub broker: String,
 }
@@ -158,7 +163,7 @@ impl Session {
             match notification {
                 Ok(rumqttc::Event::Incoming(Packet::ConnAck(_))) => {
                     let _ = self.client.try_publish(self.available.clone(), self.qos, true, ONLINE.as_bytes().to_vec());
-                    if let Some(t) = &self.ha_status {
+                    for t in self.ha_status.iter().chain(&self.discovery) {
                         let _ = self.client.try_subscribe(t.clone(), QoS::AtLeastOnce);
                     }
                     let Ok(mut l) = self.link.lock() else { return };
@@ -175,6 +180,12 @@ impl Session {
                     if self.ha_status.as_deref() == Some(p.topic.as_str()) && p.payload.as_ref() == ONLINE.as_bytes() {
                         if let Ok(mut l) = self.link.lock() {
                             l.ha_online = true;
+                        }
+                    } else if p.retain && self.discovery.as_deref() == Some(p.topic.as_str()) {
+                        // Only what the broker had retained when we subscribed (retain set);
+                        // the live echo of our own publish (retain clear) is what we sent.
+                        if let Ok(mut l) = self.link.lock() {
+                            l.retained_discovery = Some(String::from_utf8_lossy(&p.payload).into_owned());
                         }
                     }
                 }

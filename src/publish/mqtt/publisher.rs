@@ -6,7 +6,7 @@ use super::config::Config;
 use super::connection::{options, qos, Link, Secrets, Session, CLIENT_CAPACITY, MAX_PACKET};
 use super::queue::OutageQueue;
 use super::state::CameraStates;
-use super::topics::{event_payload, stats_payload, Topics, OFFLINE};
+use super::topics::{event_payload, removed_components, stats_payload, with_removed, Topics, OFFLINE};
 use super::MqttError;
 use crate::publish::config::Announce;
 use crate::publish::{Event, PublishError, Publisher};
@@ -80,6 +80,7 @@ impl MqttPublisher {
             link: Arc::clone(&link),
             available: topics.available(),
             ha_status: cfg.discovery.then(|| topics.ha_status()),
+            discovery: cfg.discovery.then(|| topics.discovery()),
             qos: qos(cfg.qos),
             broker: format!("{}:{}", cfg.host, cfg.port),
         };
@@ -160,6 +161,27 @@ impl MqttPublisher {
         self.send(&topic, &payload, true)
     }
 
+    /// When the broker's retained discovery config has components ours no longer has (an
+    /// earlier run with other classes or cameras), send ours with those as `{"p": …}` so
+    /// Home Assistant removes them.
+    fn remove_stale_components(&mut self) {
+        let retained = self.link.lock().ok().and_then(|mut l| l.retained_discovery.take());
+        let Some(previous) = retained else { return };
+        let current = self.topics.discovery_payload(&self.states.cameras(), &self.classes);
+        let removed = removed_components(&previous, &current);
+        if !removed.is_empty() {
+            let keys: Vec<&String> = removed.keys().collect();
+            log::info!("mqtt: removing discovery components that no longer exist: {keys:?}");
+            let topic = self.topics.discovery();
+            if !self.send(&topic, &with_removed(&current, removed), true) {
+                // Try again on the next call.
+                if let Ok(mut l) = self.link.lock() {
+                    l.retained_discovery.get_or_insert(previous);
+                }
+            }
+        }
+    }
+
     /// Bring the broker up to date: a new session gets discovery, then the queued events in
     /// order, then the retained state of every camera. Each step is remembered until it
     /// went out whole, so a backlog larger than rumqttc's channel delays the refresh to a
@@ -186,6 +208,9 @@ impl MqttPublisher {
             return false;
         }
         self.discovery_pending = false;
+        if self.discovery {
+            self.remove_stale_components();
+        }
         while let Some((kind, m)) = self.queue.pop_front() {
             if !self.send(&m.topic, &m.payload, false) {
                 self.queue.push_front(kind, m);

@@ -154,6 +154,30 @@ impl Topics {
     }
 }
 
+/// The components of a `previous` discovery config (as the broker retained it) that `current`
+/// no longer has, each as `{"p": <platform>}`: Home Assistant removes a component sent with
+/// only its platform. Components already sent that way are not removed again.
+pub fn removed_components(previous: &str, current: &str) -> Map<String, Value> {
+    let cmps = |text: &str| -> Map<String, Value> {
+        serde_json::from_str::<Value>(text).ok().and_then(|v| v.get("cmps").and_then(Value::as_object).cloned()).unwrap_or_default()
+    };
+    let now = cmps(current);
+    cmps(previous)
+        .into_iter()
+        .filter(|(key, c)| !now.contains_key(key) && c.as_object().is_some_and(|o| o.len() > 1))
+        .filter_map(|(key, c)| c.get("p").cloned().map(|p| (key, json!({ "p": p }))))
+        .collect()
+}
+
+/// `payload` with `removed` added to its components.
+pub fn with_removed(payload: &str, removed: Map<String, Value>) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(payload) else { return payload.to_owned() };
+    if let Some(cmps) = v.get_mut("cmps").and_then(Value::as_object_mut) {
+        cmps.extend(removed);
+    }
+    v.to_string()
+}
+
 /// Home Assistant accepts only `[a-zA-Z0-9_-]` in node and object ids.
 pub fn ha_id(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
@@ -214,5 +238,19 @@ mod tests {
         let cmps = c.as_object().expect("cmps");
         assert_eq!(cmps.len(), 3 + 2 + 5);
         assert!(cmps.values().all(|x| x["p"].is_string() && x["uniq_id"].is_string()));
+    }
+
+    #[test]
+    fn components_a_new_descriptor_set_lacks_are_removed_with_only_their_platform() {
+        let t = Topics::new("cliper", "homeassistant", "n");
+        let old = t.discovery_payload(&["cam".into()], &["happy".into(), "contempt".into()]);
+        let new = t.discovery_payload(&["cam".into()], &["happy".into()]);
+        let removed = removed_components(&old, &new);
+        assert_eq!(serde_json::Value::Object(removed.clone()), json!({"cam_anyone_contempt": {"p": "binary_sensor"}}));
+        let sent = with_removed(&new, removed);
+        // Once sent, the broker retains that: nothing more to remove, no loop.
+        assert!(removed_components(&sent, &new).is_empty());
+        assert!(removed_components(&new, &new).is_empty());
+        assert!(removed_components("not json", &new).is_empty());
     }
 }
