@@ -45,6 +45,15 @@ pub enum ColorOrder {
 }
 
 impl ColorOrder {
+    /// The manifest's spelling (`rgb`), for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorOrder::Rgb => "rgb",
+            ColorOrder::Bgr => "bgr",
+            ColorOrder::Gray => "gray",
+        }
+    }
+
     pub fn channels(self) -> usize {
         match self {
             ColorOrder::Gray => 1,

@@ -30,6 +30,20 @@ impl Classification {
         Classification { embedding, descriptor_logits, class_logits, probs }
     }
 
+    /// [`Classification::from_logits`], refusing any value that is not finite.
+    pub fn checked(embedding: Vec<f32>, descriptor_logits: Vec<f32>, class_logits: Vec<f32>) -> Result<Classification, ClassifyError> {
+        for (what, values) in [("embedding", &embedding), ("descriptor logit", &descriptor_logits), ("class logit", &class_logits)] {
+            if !values.iter().all(|x| x.is_finite()) {
+                return Err(ClassifyError::NonFinite { what });
+            }
+        }
+        let c = Classification::from_logits(embedding, descriptor_logits, class_logits);
+        if !c.probs.iter().all(|x| x.is_finite()) {
+            return Err(ClassifyError::NonFinite { what: "probability" });
+        }
+        Ok(c)
+    }
+
     /// Index of the most probable class (the first one on ties).
     pub fn best_class(&self) -> usize {
         scores::argmax(&self.probs).unwrap_or(0)
@@ -46,6 +60,10 @@ impl Classification {
 pub enum ClassifyError {
     #[error("expression encoder inference failed: {0}")]
     Inference(#[source] EngineError),
+    /// A NaN or infinite embedding value or score: the encoder, its manifest and the
+    /// descriptor set do not fit together. An error for this face, never a published NaN.
+    #[error("expression encoder gave a non-finite {what} (NaN or infinity)")]
+    NonFinite { what: &'static str },
 }
 
 /// Scores a face crop against a descriptor set. `Send`: the live path runs it on its
@@ -94,7 +112,7 @@ impl FoldedClassifier {
         let out = self.engine.run(data).map_err(ClassifyError::Inference)?;
         let [emb, desc, class]: [Vec<f32>; 3] =
             out.try_into().map_err(|o: Vec<_>| ClassifyError::Inference(EngineError::Outputs { got: o.len(), expected: 3 }))?;
-        Ok(Classification::from_logits(emb, desc, class))
+        Classification::checked(emb, desc, class)
     }
 }
 
@@ -129,5 +147,18 @@ mod tests {
         assert_eq!(c.best_descriptor_of(1, &folded), 2);
         assert_eq!(c.best_descriptor_of(0, &folded), 1);
         assert!((c.probs.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_non_finite_value_is_an_error_for_the_face() {
+        assert!(Classification::checked(vec![1.0], vec![1.0, 2.0], vec![2.0, 9.0]).is_ok());
+        for (emb, desc, class, what) in [
+            (vec![f32::NAN], vec![1.0], vec![1.0], "embedding"),
+            (vec![1.0], vec![f32::INFINITY], vec![1.0], "descriptor logit"),
+            (vec![1.0], vec![1.0], vec![f32::NAN, 1.0], "class logit"),
+        ] {
+            let e = Classification::checked(emb, desc, class).expect_err(what).to_string();
+            assert_eq!(e, format!("expression encoder gave a non-finite {what} (NaN or infinity)"));
+        }
     }
 }

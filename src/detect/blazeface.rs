@@ -100,7 +100,12 @@ pub fn decode(
         let yc = r[1] / sh + anchor.y;
         let w = r[2] / sw;
         let h = r[3] / sh;
-        let keypoints = (0..opts.num_keypoints).map(|k| (r[4 + 2 * k] / sw + anchor.x, r[5 + 2 * k] / sh + anchor.y)).collect();
+        let keypoints: Vec<(f32, f32)> =
+            (0..opts.num_keypoints).map(|k| (r[4 + 2 * k] / sw + anchor.x, r[5 + 2 * k] / sh + anchor.y)).collect();
+        // A NaN score passes the threshold test and a NaN box overlaps nothing: neither is a face.
+        if !(score.is_finite() && [xc, yc, w, h].iter().chain(keypoints.iter().flat_map(|(x, y)| [x, y])).all(|v| v.is_finite())) {
+            continue;
+        }
         out.push(RawDetection { score, xmin: xc - w / 2.0, ymin: yc - h / 2.0, xmax: xc + w / 2.0, ymax: yc + h / 2.0, keypoints });
     }
     out
@@ -113,12 +118,16 @@ pub fn weighted_nms(mut dets: Vec<RawDetection>, iou: f32) -> Vec<RawDetection> 
     // Stable sort so equal scores keep anchor order, as MediaPipe's does.
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
-    while let Some(best) = dets.first().cloned() {
-        let (group, rest): (Vec<_>, Vec<_>) = dets.into_iter().partition(|d| d.iou(&best) > iou);
-        dets = rest;
+    let mut dets = std::collections::VecDeque::from(dets);
+    while let Some(best) = dets.pop_front() {
+        // The best box always leaves the queue itself, whatever its self-overlap (an IoU
+        // threshold of 1, or a NaN box): every round removes at least one detection.
+        let (mut group, rest): (Vec<_>, Vec<_>) = dets.into_iter().partition(|d| d.iou(&best) > iou);
+        dets = rest.into();
+        group.insert(0, best.clone());
         let total: f32 = group.iter().map(|d| d.score).sum();
         let mut merged = best;
-        if total > 0.0 && !group.is_empty() {
+        if total > 0.0 {
             let wmean = |f: &dyn Fn(&RawDetection) -> f32| group.iter().map(|d| f(d) * d.score).sum::<f32>() / total;
             merged.xmin = wmean(&|d| d.xmin);
             merged.ymin = wmean(&|d| d.ymin);
@@ -185,6 +194,11 @@ mod tests {
         let dets = decode(&reg, &[1e30, f32::NEG_INFINITY], &anchors, &o, 128, 128);
         assert_eq!(dets.len(), 1);
         assert!(dets[0].score.is_finite());
+        // NaN scores and non-finite boxes are not faces.
+        assert!(decode(&reg, &[f32::NAN, f32::NAN], &anchors, &o, 128, 128).is_empty());
+        let mut nan_box = reg.clone();
+        nan_box[2] = f32::INFINITY;
+        assert!(decode(&nan_box, &[3.0, -3.0], &anchors, &o, 128, 128).is_empty());
     }
 
     fn det(score: f32, x: f32) -> RawDetection {
@@ -201,5 +215,17 @@ mod tests {
         assert!((out[0].keypoints[0].0 - expect).abs() < 1e-6);
         assert_eq!(out[1].xmin, 5.0);
         assert!(weighted_nms(vec![], 0.3).is_empty());
+    }
+
+    #[test]
+    fn weighted_nms_ends_whatever_the_threshold_or_the_boxes() {
+        // Self-overlap 1 is not above a threshold of 1; a NaN box overlaps nothing, itself
+        // included. Both used to loop forever.
+        let nan = RawDetection { xmin: f32::NAN, ..det(0.7, 0.0) };
+        for iou in [1.0, f32::NAN, f32::INFINITY, -1.0] {
+            let out = weighted_nms(vec![det(0.9, 0.0), det(0.8, 0.1), nan.clone()], iou);
+            assert!(!out.is_empty() && out.len() <= 3, "iou {iou}: {}", out.len());
+        }
+        assert_eq!(weighted_nms(vec![det(0.9, 0.0), det(0.8, 0.0)], 1.0).len(), 2);
     }
 }

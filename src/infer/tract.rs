@@ -35,8 +35,29 @@ pub fn typed_model(files: &ModelFiles) -> Result<TypedModel, ModelError> {
     let err = tract_err(files);
     let shape = files.manifest.input_spec().shape();
     let mut model = tract_onnx::onnx().model_for_read(&mut files.onnx.as_slice()).map_err(&err)?;
+    // A manifest that disagrees with the file's own input would run the graph on a tensor it
+    // was not built for: a panic inside an operator, or NaN scores.
+    if let Some(reason) = input_mismatch(&model.input_fact(0).map_err(&err)?.shape, &shape) {
+        return Err(ModelError::Invalid { path: files.onnx_path.clone(), reason });
+    }
     model.set_input_fact(0, f32::fact(shape).into()).map_err(&err)?;
     model.into_typed().map_err(&err)
+}
+
+/// Why the ONNX file's declared input (fixed dimensions only; symbolic ones accept any size)
+/// cannot take the manifest's shape `want`; `None` when it can.
+fn input_mismatch(declared: &tract_onnx::tract_hir::infer::ShapeFactoid, want: &[usize]) -> Option<String> {
+    use tract_onnx::tract_hir::infer::Factoid;
+    let dims: Vec<Option<usize>> =
+        declared.dims().map(|d| d.concretize().and_then(|d| d.to_i64().ok()).and_then(|d| usize::try_from(d).ok())).collect();
+    let rank_fits = if declared.is_open() { dims.len() <= want.len() } else { dims.len() == want.len() };
+    if rank_fits && dims.iter().zip(want).all(|(d, w)| d.is_none_or(|d| d == *w)) {
+        return None;
+    }
+    let join = |it: &mut dyn Iterator<Item = String>| it.collect::<Vec<_>>().join("x");
+    let file = join(&mut dims.iter().map(|d| d.map_or("?".to_owned(), |d| d.to_string())));
+    let manifest = join(&mut want.iter().map(|d| d.to_string()));
+    Some(format!("the ONNX input is {file}, but the manifest's input_width, input_height, layout and color make {manifest}"))
 }
 
 /// The model as exported, optimised: the reference for parity checks against onnxruntime.

@@ -9,6 +9,14 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// Largest magnitude of a descriptor value or bias: real embeddings are unit-scale; this
+/// keeps every dot product over thousands of dimensions finite in f32.
+pub const MAX_DESCRIPTOR_VALUE: f32 = 1e6;
+/// Smallest norm of a cosine descriptor: below it the direction is numerical noise.
+pub const MIN_COSINE_NORM: f64 = 1e-6;
+/// Largest cosine scale (CLIPER uses 100): logits stay far from f32 overflow in softmax.
+pub const MAX_COSINE_SCALE: f32 = 1e4;
+
 /// How a descriptor's logit is computed from the image embedding.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -83,8 +91,8 @@ impl DescriptorSet {
             return bad("no classes".into());
         }
         if let Scoring::Cosine { scale } = self.scoring {
-            if !(scale.is_finite() && scale > 0.0) {
-                return bad(format!("cosine scale must be positive, got {scale}"));
+            if !(scale.is_finite() && scale > 0.0 && scale <= MAX_COSINE_SCALE) {
+                return bad(format!("cosine scale must be positive and at most {MAX_COSINE_SCALE}, got {scale}"));
             }
         }
         let mut labels = HashSet::new();
@@ -105,11 +113,20 @@ impl DescriptorSet {
                         self.dim
                     ));
                 }
-                if d.embedding.iter().any(|v| !v.is_finite()) || !d.bias.is_finite() {
-                    return bad(format!("descriptor {} of class {} has a non-finite value", d.name, class.label));
+                // Bounded values keep every dot product and norm finite in f32.
+                let bounded = |v: f32| v.is_finite() && v.abs() <= MAX_DESCRIPTOR_VALUE;
+                if !d.embedding.iter().all(|v| bounded(*v)) || !bounded(d.bias) {
+                    return bad(format!(
+                        "descriptor {} of class {} has a value that is not a finite number within ±{MAX_DESCRIPTOR_VALUE}",
+                        d.name, class.label
+                    ));
                 }
-                if matches!(self.scoring, Scoring::Cosine { .. }) && d.embedding.iter().all(|v| *v == 0.0) {
-                    return bad(format!("descriptor {} of class {} is all zeros (no direction for cosine)", d.name, class.label));
+                let norm = d.embedding.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+                if matches!(self.scoring, Scoring::Cosine { .. }) && norm < MIN_COSINE_NORM {
+                    return bad(format!(
+                        "descriptor {} of class {} has norm {norm:e}, below {MIN_COSINE_NORM:e} (no direction for cosine)",
+                        d.name, class.label
+                    ));
                 }
             }
         }
@@ -124,7 +141,8 @@ impl DescriptorSet {
         }
         match encoder.embedding_dim {
             Some(d) if d == self.dim => Ok(()),
-            d => mismatch(format!("descriptor dim {} but encoder embedding dim {:?}", self.dim, d)),
+            Some(d) => mismatch(format!("descriptor dim {} but encoder embedding dim {d}", self.dim)),
+            None => mismatch(format!("descriptor dim {} but the encoder declares no embedding_dim", self.dim)),
         }
     }
 
@@ -176,6 +194,9 @@ mod tests {
             (base.replace(r#""label": "b""#, r#""label": "a""#), "class a appears twice"),
             (base.replace(r#""aggregate""#, r#""agregate""#), "unknown field `agregate`"),
             (toy_set(r#"{"type": "cosine", "scale": -1}"#), "scale must be positive"),
+            (toy_set(r#"{"type": "cosine", "scale": 1e30}"#), "at most 10000"),
+            (base.replace("[0.0, 2.0]", "[0.0, 3e38]"), "descriptor a2 of class a has a value that is not a finite number"),
+            (toy_set(r#"{"type": "cosine", "scale": 100}"#).replace("[1.0, 0.0]", "[1e-30, 0.0]"), "descriptor a1 of class a has norm"),
         ] {
             let e = DescriptorSet::parse(&text, Path::new("t.json")).expect_err(needle).to_string();
             assert!(e.starts_with("t.json: ") && e.contains(needle), "{e}");

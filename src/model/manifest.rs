@@ -2,6 +2,7 @@
 
 use super::{sha256_hex, ModelError};
 use crate::preprocess::{ColorOrder, InputSpec, Layout, ResizeRule};
+use crate::schema::{self, Invalid, Key};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,35 @@ pub struct BlazeFaceOptions {
     pub num_keypoints: usize,
 }
 
+/// Most anchor layers a detector may declare (BlazeFace has 1 or 4).
+const MAX_ANCHOR_LAYERS: usize = 16;
+/// Most keypoints a detection may carry (BlazeFace has 6).
+const MAX_KEYPOINTS: usize = 64;
+/// Largest `score_clip`: the sigmoid is already 0 or 1 in f32 well before it.
+const MAX_SCORE_CLIP: f32 = 1000.0;
+
+impl BlazeFaceOptions {
+    /// Every value in its documented range (docs/model-contract.md), NaN and infinities
+    /// refused: decoding and suppression then always end with finite boxes. `side`: the
+    /// smaller input side, which no stride may exceed.
+    pub fn validate(&self, key: &Key, side: usize) -> Result<(), Invalid> {
+        let strides = key.field("strides");
+        if self.strides.is_empty() || self.strides.len() > MAX_ANCHOR_LAYERS {
+            return Err(strides.invalid(format!("must list 1 to {MAX_ANCHOR_LAYERS} strides, got {}", self.strides.len())));
+        }
+        for (i, s) in self.strides.iter().enumerate() {
+            schema::within(&strides.index(i), *s as usize, 1, side)?;
+        }
+        schema::within(&key.field("interpolated_scale_aspect_ratio"), self.interpolated_scale_aspect_ratio, 0.0, 100.0)?;
+        schema::within(&key.field("anchor_offset"), self.anchor_offset, 0.0, 1.0)?;
+        schema::positive(&key.field("score_clip"), self.score_clip)?;
+        schema::within(&key.field("score_clip"), self.score_clip, 0.0, MAX_SCORE_CLIP)?;
+        schema::within(&key.field("score_threshold"), self.score_threshold, 0.0, 1.0)?;
+        schema::within(&key.field("nms_iou"), self.nms_iou, 0.0, 1.0)?;
+        schema::within(&key.field("num_keypoints"), self.num_keypoints, 0, MAX_KEYPOINTS)
+    }
+}
+
 fn default_anchor_offset() -> f32 {
     0.5
 }
@@ -100,6 +130,19 @@ fn default_num_keypoints() -> usize {
 /// Inputs above this side are refused: no face model needs them and they would only
 /// multiply preprocessing cost.
 const MAX_INPUT_SIDE: usize = 4096;
+/// Inputs below this side are refused: no face model works on fewer pixels (and tract's
+/// resize panicked on a 7-pixel side).
+const MIN_INPUT_SIDE: usize = 8;
+
+impl Role {
+    /// The manifest's spelling (`encoder`), for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Encoder => "encoder",
+            Role::Detector => "detector",
+        }
+    }
+}
 
 impl ModelManifest {
     /// Parse and check the manifest's own consistency (not the ONNX file).
@@ -112,17 +155,24 @@ impl ModelManifest {
     fn validate(&self, path: &Path) -> Result<(), ModelError> {
         let bad = |reason: String| Err(ModelError::Invalid { path: path.to_owned(), reason });
         let c = self.color.channels();
-        if self.input_width == 0 || self.input_height == 0 || self.input_width > MAX_INPUT_SIDE || self.input_height > MAX_INPUT_SIDE {
-            return bad(format!("input size {}x{} out of range", self.input_width, self.input_height));
+        let sides = MIN_INPUT_SIDE..=MAX_INPUT_SIDE;
+        if !sides.contains(&self.input_width) || !sides.contains(&self.input_height) {
+            return bad(format!(
+                "input size {}x{} out of range (input_width and input_height must be within {MIN_INPUT_SIDE}..={MAX_INPUT_SIDE})",
+                self.input_width, self.input_height
+            ));
         }
         if self.mean.len() != c || self.std.len() != c {
-            return bad(format!("mean and std need {c} values for colour {:?}", self.color));
+            return bad(format!("mean and std need {c} values for colour {}", self.color.name()));
         }
         if self.std.iter().any(|s| *s == 0.0 || !s.is_finite()) || self.mean.iter().any(|m| !m.is_finite()) {
             return bad("mean/std must be finite and std non-zero".into());
         }
         if self.sha256.len() != 64 || !self.sha256.chars().all(|ch| ch.is_ascii_hexdigit()) {
             return bad("sha256 must be 64 hex digits".into());
+        }
+        if let Some(d) = &self.detector {
+            d.validate(&Key::root().field("detector"), self.input_width.min(self.input_height)).or_else(|e| bad(e.to_string()))?;
         }
         match self.role {
             Role::Encoder if self.embedding_dim.unwrap_or(0) == 0 => bad("an encoder needs embedding_dim".into()),
@@ -188,7 +238,7 @@ impl ModelFiles {
         if self.manifest.role != role {
             return Err(ModelError::Invalid {
                 path: self.onnx_path.clone(),
-                reason: format!("model {} is a {:?}, expected a {:?}", self.manifest.name, self.manifest.role, role),
+                reason: format!("model {} is a {}, expected a {}", self.manifest.name, self.manifest.role.name(), role.name()),
             });
         }
         Ok(())
@@ -236,5 +286,30 @@ script = "none"
         assert!(e.to_string().contains("mean and std need 3"), "{e}");
         let e = ModelManifest::parse(&ENCODER.replace("embedding_dim = 4", ""), Path::new("m.toml")).expect_err("dim");
         assert!(e.to_string().contains("embedding_dim"), "{e}");
+        let e = ModelManifest::parse(&ENCODER.replace("input_width = 8", "input_width = 7"), Path::new("m.toml")).expect_err("tiny");
+        assert!(e.to_string().starts_with("m.toml: input size 7x8 out of range"), "{e}");
+    }
+
+    #[test]
+    fn every_detector_option_is_range_checked_naming_its_key() {
+        let detector = include_str!("../../models/blazeface_full_range.toml");
+        ModelManifest::parse(detector, Path::new("d.toml")).expect("the shipped manifest");
+        for (line, replacement, needle) in [
+            ("nms_iou = 0.3", "nms_iou = nan", "detector.nms_iou must be within 0..=1, got NaN"),
+            ("nms_iou = 0.3", "nms_iou = 1.5", "detector.nms_iou must be within 0..=1, got 1.5"),
+            ("anchor_offset = 0.5", "anchor_offset = inf", "detector.anchor_offset must be within 0..=1, got inf"),
+            ("score_clip = 100.0", "score_clip = -1.0", "detector.score_clip must be positive, got -1"),
+            ("score_clip = 100.0", "score_clip = nan", "detector.score_clip must be positive, got NaN"),
+            ("score_clip = 100.0", "score_clip = 1e9", "detector.score_clip must be within 0..=1000"),
+            ("score_threshold = 0.5", "score_threshold = -1.0", "detector.score_threshold must be within 0..=1"),
+            ("strides = [4]", "strides = []", "detector.strides must list 1 to 16 strides, got 0"),
+            ("strides = [4]", "strides = [0]", "detector.strides[0] must be within 1..=192, got 0"),
+            ("num_keypoints = 6", "num_keypoints = 100000", "detector.num_keypoints must be within 0..=64"),
+            ("interpolated_scale_aspect_ratio = 0.0", "interpolated_scale_aspect_ratio = nan", "detector.interpolated_scale_aspect_ratio"),
+        ] {
+            assert!(detector.contains(line), "{line}");
+            let e = ModelManifest::parse(&detector.replace(line, replacement), Path::new("d.toml")).expect_err(needle).to_string();
+            assert!(e.starts_with("d.toml: ") && e.contains(needle), "{e}");
+        }
     }
 }
