@@ -11,6 +11,7 @@
 
 use crate::frame::{BBox, Frame, Point};
 use crate::preprocess::{sample_bilinear_zero, FloatImage};
+use crate::schema::{self, Invalid, Key};
 use serde::Deserialize;
 
 /// How aligned crops are cut.
@@ -94,7 +95,7 @@ pub fn align(frame: &Frame, bbox: &BBox, eyes: Option<(Point, Point)>, opts: &Al
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlignConfig {
-    /// Margin around the detected box, as a fraction of its size.
+    /// Margin around the detected box, as a fraction of its size (0..=1).
     #[serde(default = "default_margin")]
     pub margin: f32,
     /// Rotate faces so the eyes are level.
@@ -115,7 +116,15 @@ impl Default for AlignConfig {
     }
 }
 
+/// Largest `align.margin`: a crop three times the face's box already holds the whole head.
+pub const MAX_MARGIN: f32 = 1.0;
+
 impl AlignConfig {
+    /// `margin` within 0..=[`MAX_MARGIN`] (NaN and negative margins refused).
+    pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        schema::within(&key.field("margin"), self.margin, 0.0, MAX_MARGIN)
+    }
+
     /// The crop options, at the default crop size.
     pub fn options(&self) -> AlignOptions {
         AlignOptions { margin: self.margin, size: DEFAULT_SIZE, rotate: self.rotate }

@@ -109,11 +109,29 @@ impl Config {
             return Err(root.field("camera").invalid(why));
         }
         self.source.settings().validate(&root.field("source"))?;
+        self.models.validate(&root.field("models"))?;
+        self.align.validate(&root.field("align"))?;
         self.tracking.validate(&root.field("tracking"))?;
         self.smoothing.validate(&root.field("smoothing"))?;
         self.clip.validate(&root.field("clip"))?;
         self.pipeline.validate(&root.field("pipeline"))?;
         crate::publish::validate_outputs(&self.outputs, &root.field("outputs"))
+    }
+
+    /// What needs the loaded models: every GPIO pin's expression among the classes.
+    /// `path` names the file in the error.
+    pub fn check_labels(&self, labels: &[String], path: &Path) -> Result<(), ConfigError> {
+        let outputs = Key::root().field("outputs");
+        for (i, o) in self.outputs.iter().enumerate() {
+            if let OutputConfig::Gpio(g) = o {
+                g.check_labels(&outputs.index(i), labels).map_err(|Invalid { key, reason }| ConfigError::Invalid {
+                    path: path.to_owned(),
+                    key,
+                    reason,
+                })?;
+            }
+        }
+        Ok(())
     }
 
     pub fn tracker(&self) -> TrackerConfig {
@@ -239,7 +257,7 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused() {
         for (text, needle) in [
-            ("[source]\ntype = 'images'\nfps = 0", "fps must be positive"),
+            ("[source]\ntype = 'images'\nfps = 0", "fps must be within 0.001..=1000, got 0"),
             ("[clip]\nwindow = 0", "clip.window"),
             ("camera = 'a/b'", "camera must not contain"),
             ("camera = \"a\\u0000b\"", "control characters"),
@@ -289,5 +307,16 @@ mod key_paths {
     fn the_deprecated_event_queue_is_still_accepted() {
         let c = Config::parse("[pipeline]\nevent_queue = 64", Path::new("old.toml")).expect("old configs load");
         assert_eq!(c.pipeline.event_queue, Some(64));
+    }
+
+    #[test]
+    fn a_gpio_pin_for_a_class_the_descriptor_set_lacks_is_refused() {
+        let text = "[[outputs]]\ntype = \"gpio\"\n[[outputs.pins]]\nline = 17\nexpression = \"hapy\"\n";
+        let c = Config::parse(text, Path::new("g.toml")).expect("parses");
+        let labels = ["neutral".to_owned(), "happy".to_owned()];
+        let e = c.check_labels(&labels, Path::new("g.toml")).expect_err("typo").to_string();
+        assert_eq!(e, "g.toml: outputs[0].pins[0].expression must be one of the descriptor set's classes (neutral, happy), got \"hapy\"");
+        let ok = Config::parse(&text.replace("hapy", "happy"), Path::new("g.toml")).expect("parses");
+        assert!(ok.check_labels(&labels, Path::new("g.toml")).is_ok());
     }
 }

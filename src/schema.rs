@@ -132,6 +132,36 @@ pub fn within<T: Number>(key: &Key, v: T, lo: T, hi: T) -> Result<(), Invalid> {
     }
 }
 
+/// Slowest and fastest frame rate of any source: one frame in 1000 s to 1000 a second.
+/// Beyond them frame periods overflow or round to zero.
+pub const FPS_RANGE: (f64, f64) = (0.001, 1000.0);
+
+/// A frame rate within [`FPS_RANGE`].
+pub fn fps(key: &Key, v: f64) -> Result<(), Invalid> {
+    within(key, v, FPS_RANGE.0, FPS_RANGE.1)
+}
+
+/// Largest capacity of any queue: each slot is allocated up front, and a queue this long is
+/// already minutes of events.
+pub const MAX_QUEUE: usize = 65_536;
+
+/// A queue capacity within `1..=MAX_QUEUE`.
+pub fn queue(key: &Key, v: usize) -> Result<(), Invalid> {
+    within(key, v, 1, MAX_QUEUE)
+}
+
+/// A path that names something: not empty (an empty path reads as `: cannot read`).
+pub fn path(key: &Key, p: &std::path::Path) -> Result<(), Invalid> {
+    if p.as_os_str().is_empty() {
+        Err(key.invalid("must name a file or directory, got an empty path"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Longest interval any `*_s` setting takes: one day.
+pub const MAX_INTERVAL_S: f64 = 86_400.0;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +184,10 @@ mod tests {
         }
         assert!(at_least(&k, 1usize, 1).is_ok() && at_least(&k, 0usize, 1).is_err());
         assert!(not_negative(&k, f64::INFINITY).is_ok() && finite(&k, f64::INFINITY).is_err());
+        for bad in [1e-19, 1e-300, 1e300, f64::NAN, f64::INFINITY] {
+            assert!(fps(&k, bad).is_err(), "{bad}");
+        }
+        assert!(fps(&k, 30.0).is_ok() && queue(&k, 256).is_ok());
+        assert!(queue(&k, 0).is_err() && queue(&k, 10_000_000).is_err() && queue(&k, usize::MAX).is_err());
     }
 }

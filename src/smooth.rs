@@ -164,9 +164,15 @@ impl Default for SmoothingConfig {
     }
 }
 
+/// Longest `half_life_ms` and `min_dwell_ms`: one day.
+pub const MAX_MS: u64 = 86_400_000;
+
 impl SmoothingConfig {
     pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
-        schema::not_negative(&key.field("switch_margin"), self.switch_margin)
+        // Probabilities differ by at most 1: a larger margin could never be met.
+        schema::within(&key.field("switch_margin"), self.switch_margin, 0.0, 1.0)?;
+        schema::within(&key.field("half_life_ms"), self.half_life_ms, 0, MAX_MS)?;
+        schema::within(&key.field("min_dwell_ms"), self.min_dwell_ms, 0, MAX_MS)
     }
 
     pub fn smoother(&self) -> SmootherConfig {

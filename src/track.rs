@@ -184,9 +184,16 @@ impl Default for TrackingConfig {
     }
 }
 
+/// Largest `max_center_distance`, in box sizes: further than this is another face.
+pub const MAX_CENTER_DISTANCE: f32 = 100.0;
+/// Longest `max_age_ms`: one day.
+pub const MAX_AGE_MS: u64 = 86_400_000;
+
 impl TrackingConfig {
     pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
-        schema::within(&key.field("iou_threshold"), self.iou_threshold, 0.0, 1.0)
+        schema::within(&key.field("iou_threshold"), self.iou_threshold, 0.0, 1.0)?;
+        schema::within(&key.field("max_center_distance"), self.max_center_distance, 0.0, MAX_CENTER_DISTANCE)?;
+        schema::within(&key.field("max_age_ms"), self.max_age_ms, 0, MAX_AGE_MS)
     }
 
     pub fn tracker(&self) -> TrackerConfig {

@@ -20,25 +20,34 @@ pub struct ConfigArgs {
 pub struct ModelArgs {
     /// Face detector: an embedded name (blazeface_full_range, blazeface_short_range) or a
     /// model manifest (.toml).
-    #[arg(long, default_value = DEFAULT_DETECTOR)]
+    #[arg(long, default_value = DEFAULT_DETECTOR, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub detector: String,
     /// Expression encoder: an embedded name or a model manifest (.toml).
-    #[arg(long, default_value = DEFAULT_ENCODER)]
+    #[arg(long, default_value = DEFAULT_ENCODER, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub encoder: String,
     /// Descriptor set (.json) scored against the encoder's embedding.
-    #[arg(long, default_value = DEFAULT_DESCRIPTORS)]
+    #[arg(long, default_value = DEFAULT_DESCRIPTORS, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub descriptors: String,
-    /// Minimum face detection score (default: the detector manifest's).
-    #[arg(long)]
+    /// Minimum face detection score, 0..=1 (default: the detector manifest's).
+    #[arg(long, value_parser = fraction(1.0))]
     pub min_score: Option<f32>,
-    /// Margin added around each detected face, as a fraction of its size.
-    #[arg(long, default_value_t = DEFAULT_MARGIN)]
+    /// Margin added around each detected face, as a fraction of its size (0..=1).
+    #[arg(long, default_value_t = DEFAULT_MARGIN, value_parser = fraction(cliper::align::MAX_MARGIN))]
     pub margin: f32,
     /// Do not rotate faces to level the eyes.
     #[arg(long)]
     pub no_rotate: bool,
     #[command(flatten)]
     pub inference: InferenceArgs,
+}
+
+/// A number within `0..=max` (NaN refused), for flags that are fractions.
+fn fraction(max: f32) -> impl Fn(&str) -> Result<f32, String> + Clone + Send + Sync + 'static {
+    move |s| match s.parse::<f32>() {
+        Ok(v) if (0.0..=max).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("must be within 0..={max}, got {v}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl ModelArgs {

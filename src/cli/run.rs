@@ -16,6 +16,7 @@ use std::io::Write;
 pub fn run(args: &ConfigArgs, stdout: Box<dyn Write + Send>) -> Result<RunSummary, Error> {
     let cfg = Config::load(&args.config)?;
     let (mut detector, mut classifier) = models::load_live(&cfg.models, &cfg.inference)?;
+    cfg.check_labels(&classifier.folded().labels, &args.config)?;
     log::info!(
         "models loaded: detector {} on {}, classifier {} on {}",
         detector.name,

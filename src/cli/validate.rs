@@ -3,6 +3,7 @@
 
 use super::args::ConfigArgs;
 use super::exit::Error;
+use cliper::classify::Classifier;
 use cliper::config::Config;
 use cliper::pipeline::models;
 use cliper::shutdown::Shutdown;
@@ -11,6 +12,7 @@ use std::io::Write;
 pub fn run(args: &ConfigArgs, out: &mut dyn Write) -> Result<(), Error> {
     let cfg = Config::load(&args.config)?;
     let (detector, classifier) = models::load_live(&cfg.models, &cfg.inference)?;
+    cfg.check_labels(&classifier.folded().labels, &args.config)?;
     cfg.source.settings().check()?;
     for o in &cfg.outputs {
         o.check()?;

@@ -2,6 +2,7 @@
 //! or paths), resolved by [`super::embedded`].
 
 use super::embedded::{DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
+use crate::schema::{self, Invalid, Key};
 use serde::Deserialize;
 
 /// The models that score the faces.
@@ -17,7 +18,7 @@ pub struct ModelsConfig {
     /// Descriptor set: an embedded name or a JSON path.
     #[serde(default = "default_descriptors")]
     pub descriptors: String,
-    /// Minimum face detection score; unset: the detector manifest's.
+    /// Minimum face detection score (0..=1); unset: the detector manifest's.
     #[serde(default)]
     pub min_score: Option<f32>,
 }
@@ -30,6 +31,18 @@ fn default_encoder() -> String {
 }
 fn default_descriptors() -> String {
     DEFAULT_DESCRIPTORS.into()
+}
+
+impl ModelsConfig {
+    /// Every name non-empty, `min_score` within 0..=1 when set.
+    pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
+        for (name, value) in [("detector", &self.detector), ("encoder", &self.encoder), ("descriptors", &self.descriptors)] {
+            if value.trim().is_empty() {
+                return Err(key.field(name).invalid("must name an embedded model or a file, got an empty string"));
+            }
+        }
+        self.min_score.map_or(Ok(()), |s| schema::within(&key.field("min_score"), s, 0.0, 1.0))
+    }
 }
 
 impl Default for ModelsConfig {

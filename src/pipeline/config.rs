@@ -27,11 +27,11 @@ pub struct PipelineConfig {
     /// queue (`output_queue`). Still accepted, with a warning, so existing configs load.
     #[serde(default = "default_event_queue")]
     pub event_queue: Option<usize>,
-    /// Seconds between statistics lines; 0 turns them off.
+    /// Seconds between statistics lines, at most 86400; 0 turns them off.
     #[serde(default = "default_stats_interval")]
     pub stats_interval_s: f64,
-    /// Events waiting for each output; a slow output drops (and counts) beyond this
-    /// without holding up the others.
+    /// Events waiting for each output (1..=65536); a slow output drops (and counts) beyond
+    /// this without holding up the others.
     #[serde(default = "default_output_queue")]
     pub output_queue: usize,
 }
@@ -63,8 +63,11 @@ impl Default for PipelineConfig {
 
 impl PipelineConfig {
     pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
-        schema::not_negative(&key.field("stats_interval_s"), self.stats_interval_s)?;
-        schema::at_least(&key.field("output_queue"), self.output_queue, 1)
+        schema::within(&key.field("stats_interval_s"), self.stats_interval_s, 0.0, schema::MAX_INTERVAL_S)?;
+        if let Some(q) = self.event_queue {
+            schema::queue(&key.field("event_queue"), q)?;
+        }
+        schema::queue(&key.field("output_queue"), self.output_queue)
     }
 
     /// The frame policy: the configured one, else `freshest_wins` for a `live` source
@@ -75,6 +78,9 @@ impl PipelineConfig {
 
     /// The statistics interval; `None` when they are off.
     pub fn stats_interval(&self) -> Option<std::time::Duration> {
-        (self.stats_interval_s > 0.0).then(|| std::time::Duration::from_secs_f64(self.stats_interval_s))
+        (self.stats_interval_s > 0.0).then(|| {
+            std::time::Duration::try_from_secs_f64(self.stats_interval_s.min(crate::schema::MAX_INTERVAL_S))
+                .unwrap_or(std::time::Duration::from_secs(86_400))
+        })
     }
 }

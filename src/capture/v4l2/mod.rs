@@ -66,7 +66,7 @@ impl SourceType for Config {
     fn validate(&self, key: &Key) -> Result<(), Invalid> {
         schema::positive(&key.field("width"), self.width)?;
         schema::positive(&key.field("height"), self.height)?;
-        schema::positive(&key.field("fps"), self.fps)
+        schema::fps(&key.field("fps"), f64::from(self.fps))
     }
 
     /// A device path must exist; a card name is looked up only when opening.

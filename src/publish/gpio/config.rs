@@ -64,10 +64,28 @@ fn default_pulse_ms() -> u64 {
 }
 
 impl Config {
+    /// Every pin's `expression` is one of the descriptor set's `labels` (known once the
+    /// models are loaded): a pin for a class that does not exist would never switch.
+    pub fn check_labels(&self, key: &Key, labels: &[String]) -> Result<(), Invalid> {
+        for (i, pin) in self.pins.iter().enumerate() {
+            if !labels.contains(&pin.expression) {
+                return Err(key.field("pins").index(i).field("expression").invalid(format!(
+                    "must be one of the descriptor set's classes ({}), got {:?}",
+                    labels.join(", "),
+                    pin.expression
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// `key` names this output (`outputs[2]`).
     pub fn validate(&self, key: &Key) -> Result<(), Invalid> {
         if self.pins.is_empty() {
             return Err(key.field("pins").invalid("needs at least one [[outputs.pins]] table"));
+        }
+        if self.backend == Backend::Rppal && !cfg!(feature = "rppal") {
+            return Err(key.field("backend").invalid("is \"rppal\", but this cliper was built without the rppal feature; use \"chardev\""));
         }
         for (i, pin) in self.pins.iter().enumerate() {
             if self.pins[..i].iter().any(|p| p.line == pin.line) {

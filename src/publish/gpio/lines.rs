@@ -25,27 +25,35 @@ impl OutputLine for ChipLine {
     }
 }
 
-/// What `cliper validate` can check without claiming the lines: the chip exists.
+/// What `cliper validate` can check without claiming the lines: the chip exists and is a
+/// GPIO character device (not `/dev/null` or a regular file).
 pub fn check(cfg: &Config) -> Result<(), GpioError> {
     if cfg.backend == Backend::Rppal {
         // rppal claims the pins to check them; `validate` must not touch outputs.
         return Ok(());
     }
-    if cfg.chip.exists() {
-        return Ok(());
+    chip_problem(&cfg.chip)
+        .map_or(Ok(()), |reason| Err(GpioError::Open { chip: cfg.chip.clone(), lines: cfg.pins.iter().map(|p| p.line).collect(), reason }))
+}
+
+/// Why `chip` is not a GPIO chip, if it is not.
+fn chip_problem(chip: &std::path::Path) -> Option<String> {
+    if !chip.exists() {
+        return Some(NO_CHIP.into());
     }
-    Err(GpioError::Open { chip: cfg.chip.clone(), lines: cfg.pins.iter().map(|p| p.line).collect(), reason: NO_CHIP.into() })
+    gpiocdev::chip::is_chip(chip).err().map(|_| NOT_A_CHIP.into())
 }
 
 const NO_CHIP: &str = "no such GPIO chip (see `ls /dev/gpiochip*`)";
+const NOT_A_CHIP: &str = "not a GPIO character device (see `ls /dev/gpiochip*`)";
 
 /// Request the configured lines as outputs at their safe level.
 pub fn open_chip(cfg: &Config) -> Result<GpioPublisher<ChipLine>, GpioError> {
     let offsets: Vec<u32> = cfg.pins.iter().map(|p| p.line).collect();
     let logic = PinLogic::new(rules(cfg), cfg.active_low);
     let open_err = |reason: String| GpioError::Open { chip: cfg.chip.clone(), lines: offsets.clone(), reason };
-    if !cfg.chip.exists() {
-        return Err(open_err(NO_CHIP.into()));
+    if let Some(reason) = chip_problem(&cfg.chip) {
+        return Err(open_err(reason));
     }
     // Polarity is ours (PinLogic), so the kernel sees plain active-high lines.
     let safe = if logic.safe_level() { gpiocdev::line::Value::Active } else { gpiocdev::line::Value::Inactive };

@@ -227,6 +227,11 @@ mod tests {
         let e = open_chip(&cfg).err().expect("missing chip").to_string();
         assert!(e.contains("/dev/gpiochip-missing") && e.contains("[17, 27]"), "{e}");
         assert_eq!(check(&cfg).err().map(|e| e.to_string()), Some(e));
+        // A path that exists but is no GPIO chip.
+        let null: Config = toml::from_str("chip = '/dev/null'\n[[pins]]\nline = 17\nexpression = 'happy'").expect("cfg");
+        let e = check(&null).err().map(|e| e.to_string()).expect("/dev/null is refused");
+        assert_eq!(e, "gpio: cannot open lines [17] on /dev/null: not a GPIO character device (see `ls /dev/gpiochip*`)");
+        assert_eq!(open_chip(&null).err().map(|e| e.to_string()), Some(e));
     }
 
     /// Off a Raspberry Pi (or without the feature) the rppal backend refuses with the pins
@@ -248,5 +253,13 @@ expression = 'happy'",
         }
         // validate does not claim rppal pins.
         assert!(check(&cfg).is_ok());
+        // A build without the feature says so when the config is read.
+        let key = Key::root().field("outputs").index(0);
+        let valid = cfg.validate(&key).map_err(|e| e.to_string());
+        if cfg!(feature = "rppal") {
+            assert_eq!(valid, Ok(()));
+        } else {
+            assert!(valid.is_err_and(|e| e.starts_with("outputs[0].backend is \"rppal\", but this cliper was built without")));
+        }
     }
 }
