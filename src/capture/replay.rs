@@ -27,13 +27,13 @@ pub struct Config {
     /// (or ffmpeg's names).
     #[serde(default = "default_format")]
     pub format: FileFormat,
-    /// Frame width, for raw formats.
+    /// Frame width, for raw formats (at most 16384).
     #[serde(default = "default_size")]
     pub width: u32,
-    /// Frame height, for raw formats.
+    /// Frame height, for raw formats (at most 16384).
     #[serde(default = "default_size")]
     pub height: u32,
-    /// Frames per second of the recording.
+    /// Frames per second of the recording (0.001..=1000).
     #[serde(default = "default_fps")]
     pub fps: f64,
     /// Play at `fps` in real time; off, as fast as the pipeline takes frames.
@@ -76,11 +76,14 @@ impl<'de> Deserialize<'de> for FileFormat {
 
 impl SourceType for Config {
     fn validate(&self, key: &Key) -> Result<(), Invalid> {
-        schema::positive(&key.field("fps"), self.fps)?;
+        schema::path(&key.field("path"), &self.path)?;
+        schema::fps(&key.field("fps"), self.fps)?;
         if matches!(self.format, FileFormat::Raw(_)) && (self.width == 0 || self.height == 0) {
             return Err(key.field("width").invalid(format!("and {} are needed for raw replay formats", key.field("height"))));
         }
-        Ok(())
+        let max = crate::decode::MAX_SIDE;
+        schema::within(&key.field("width"), self.width, 0, max)?;
+        schema::within(&key.field("height"), self.height, 0, max)
     }
 
     fn open(&self, _shutdown: &Shutdown) -> Result<Box<dyn FrameSource>, CaptureError> {
@@ -119,6 +122,9 @@ pub struct ReplaySource {
     /// MJPEG bytes read but not yet returned as a frame.
     pending: Vec<u8>,
     eof: bool,
+    /// Skipping a corruption: garbage after a bad frame belongs to it and is not counted
+    /// again, until the next good frame.
+    skipping: bool,
 }
 
 /// Bytes read from the file at a time while looking for the end of a JPEG.
@@ -133,15 +139,16 @@ impl ReplaySource {
     pub fn open(path: &Path, format: ReplayFormat, fps: f64, paced: bool) -> Result<ReplaySource, CaptureError> {
         let name = path.display().to_string();
         let config = |reason: String| CaptureError::Config { source_name: name.clone(), reason };
-        if !(fps.is_finite() && fps > 0.0) {
-            return Err(config(format!("replay fps must be a positive number, got {fps}")));
-        }
+        schema::fps(&Key::root().field("fps"), fps).map_err(|e| config(e.to_string()))?;
         if let ReplayFormat::Raw(layout) = format {
             if layout.format == PixelFormat::Mjpeg {
                 return Err(config("raw replay cannot hold MJPG; use the mjpeg replay format".into()));
             }
             if frame_len(&layout).is_none() {
-                return Err(config(format!("unusable raw layout {layout:?}")));
+                return Err(config(format!(
+                    "unusable raw layout: {} {}x{} with {} bytes a row (width and height must be above 0, a row must fit its stride)",
+                    layout.format, layout.width, layout.height, layout.bytesperline
+                )));
             }
         }
         let file =
@@ -156,6 +163,7 @@ impl ReplaySource {
             sequence: 0,
             pending: Vec::new(),
             eof: false,
+            skipping: false,
         })
     }
 
@@ -183,15 +191,34 @@ impl ReplaySource {
     }
 
     /// The next JPEG's bytes, `None` at a clean end of file. Garbage between frames is
-    /// skipped to the next start marker and reported as one bad frame.
+    /// skipped to the next start marker and reported as one bad frame, together with the
+    /// broken frame it follows.
     fn next_jpeg(&mut self) -> Result<Option<Vec<u8>>, CaptureError> {
+        let next = self.scan_jpeg();
+        match &next {
+            Ok(Some(_)) => self.skipping = false,
+            Err(_) => self.skipping = true,
+            Ok(None) => {}
+        }
+        next
+    }
+
+    fn scan_jpeg(&mut self) -> Result<Option<Vec<u8>>, CaptureError> {
         loop {
             if !self.pending.is_empty() && !self.pending.starts_with(&[0xFF, 0xD8]) {
-                let skip = find_soi(&self.pending).unwrap_or(self.pending.len().saturating_sub(1));
-                if skip > 0 || self.eof {
-                    let skip = if self.eof { self.pending.len() } else { skip };
+                // Up to the next start marker; all of it at the end of the file, else all but
+                // the last byte (it may begin a marker).
+                let skip = match find_soi(&self.pending) {
+                    Some(soi) => soi,
+                    None if self.eof => self.pending.len(),
+                    None => self.pending.len() - 1,
+                };
+                if skip > 0 {
                     self.pending.drain(..skip);
-                    return Err(self.bad(format!("skipped {skip} bytes that are not a JPEG frame")));
+                    if !self.skipping {
+                        return Err(self.bad(format!("skipped {skip} bytes that are not a JPEG frame")));
+                    }
+                    continue;
                 }
             }
             if self.pending.starts_with(&[0xFF, 0xD8]) {
@@ -218,12 +245,14 @@ impl ReplaySource {
                 self.pending.clear();
                 return Err(self.bad(format!("last JPEG frame is truncated ({left} bytes)")));
             }
-            let mut chunk = [0u8; CHUNK];
-            let n = self.reader.read(&mut chunk).map_err(|e| self.read_error(e))?;
-            if n == 0 {
+            // Read at least as much as is buffered: a frame with no end in sight is rescanned
+            // from its start after each read, and doubling keeps that linear overall.
+            let want = CHUNK.max(self.pending.len()).min(MAX_JPEG + CHUNK - self.pending.len().min(MAX_JPEG));
+            let read = (&mut self.reader).take(want as u64).read_to_end(&mut self.pending);
+            let n = read.map_err(|e| self.read_error(e))?;
+            if n < want {
                 self.eof = true;
             }
-            self.pending.extend_from_slice(&chunk[..n]);
         }
     }
 }
@@ -370,6 +399,31 @@ mod tests {
         assert_eq!(ok, [true, false, true, false, true, false], "{frames:?}");
         let seqs: Vec<u64> = frames.iter().flatten().map(|f| f.sequence).collect();
         assert_eq!(seqs, [0, 2, 4]);
+    }
+
+    #[test]
+    fn each_corruption_is_one_bad_frame() {
+        let one = fixture("face.mjpg");
+        let mut stream = Vec::new();
+        // Frames cut at their middle with garbage after them, frames cut short before the
+        // next one, garbage alone: eight corruptions, each between two good frames.
+        for i in 0..8 {
+            stream.extend_from_slice(&one);
+            match i % 3 {
+                0 => {
+                    stream.extend_from_slice(&one[..one.len() / 2]);
+                    stream.extend_from_slice(&vec![0x55; 3 * CHUNK]);
+                }
+                1 => stream.extend_from_slice(&one[..one.len() / 3]),
+                _ => stream.extend_from_slice(&vec![0x55; CHUNK + 7]),
+            }
+        }
+        stream.extend_from_slice(&one);
+        let file = temp_file(&stream);
+        let mut src = ReplaySource::open(file.path(), ReplayFormat::Mjpeg, 10.0, false).expect("opens");
+        let frames = collect(&mut src);
+        let bad = frames.iter().filter(|f| f.is_err()).count();
+        assert_eq!((frames.len() - bad, bad), (9, 8), "{frames:?}");
     }
 
     #[test]

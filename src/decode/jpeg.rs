@@ -31,6 +31,7 @@ pub fn decode_frame(data: &[u8]) -> Result<Frame, FrameError> {
         return Err(FrameError::Truncated { len: data.len() });
     }
     let data = &data[..end];
+    check_data_size(data).map_err(|_| FrameError::Truncated { len: data.len() })?;
     let completed = with_standard_huffman_tables(data);
     let data = completed.as_deref().unwrap_or(data);
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), image::ImageFormat::Jpeg);
@@ -40,6 +41,22 @@ pub fn decode_frame(data: &[u8]) -> Result<Frame, FrameError> {
     reader.limits(limits);
     let image = reader.decode().map_err(FrameError::Corrupt)?;
     Ok(image.into_rgb8())
+}
+
+/// Refuse a JPEG whose compressed data is far too short for the size its header declares
+/// ([`super::MAX_JPEG_PIXELS_PER_BYTE`]): the decoder would fill the missing scan with grey,
+/// spending time and memory on a picture that is not there. Headers it cannot read pass:
+/// the decoder reports those.
+pub fn check_data_size(jpeg: &[u8]) -> Result<(), String> {
+    let Ok((w, h)) = image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg).into_dimensions() else {
+        return Ok(());
+    };
+    let pixels = u64::from(w) * u64::from(h);
+    let needed = pixels / super::MAX_JPEG_PIXELS_PER_BYTE;
+    if (jpeg.len() as u64) < needed {
+        return Err(format!("{w}x{h} JPEG has only {} bytes of data, at least {needed} expected (truncated or forged header)", jpeg.len()));
+    }
+    Ok(())
 }
 
 /// UVC cameras leave the Huffman tables out of MJPEG frames (the UVC MJPEG payload spec

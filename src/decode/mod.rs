@@ -15,6 +15,15 @@ use std::path::{Path, PathBuf};
 pub const MAX_SIDE: u32 = 16_384;
 /// Largest decoder allocation.
 pub const MAX_ALLOC: u64 = 1 << 30;
+/// Largest image file read (a 16384² PNG of noise is ~800 MB, but no camera photo comes
+/// near this); checked before reading, and the read itself stops here.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// Most pixels a JPEG may declare per byte of its file before it is called truncated or
+/// forged. A flat image in baseline JPEG costs at least 2 bits per 8×8 block (optimised
+/// tables, grey), 256 pixels a byte, so 1:1024 leaves a 4× margin; a file of
+/// 53 KB or 144 KB claiming 16384² pixels (1:5000, 1:1800) is refused. Only a near-flat
+/// progressive JPEG (end-of-band runs) could legitimately compress further.
+pub const MAX_JPEG_PIXELS_PER_BYTE: u64 = 1024;
 
 /// Why an image could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +38,38 @@ pub enum DecodeError {
     TooLarge { path: PathBuf, width: u32, height: u32 },
     #[error("{path}: corrupt or truncated image: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    /// A FIFO, a device or a socket: reading it could block forever or never end.
+    #[error("{path}: not a regular file")]
+    NotAFile { path: PathBuf },
+    #[error("{path}: file too large ({bytes} bytes; at most {MAX_FILE_BYTES})")]
+    FileTooLarge { path: PathBuf, bytes: u64 },
 }
 
 /// Decode a file.
 pub fn decode_file(path: &Path) -> Result<Frame, DecodeError> {
-    let bytes = std::fs::read(path).map_err(|source| DecodeError::Io { path: path.to_owned(), source })?;
+    let bytes = read_image_file(path)?;
     decode_bytes(&bytes, path)
+}
+
+/// Read a file that should be an image: only a regular file (the metadata is read without
+/// opening it, so a FIFO cannot block), at most [`MAX_FILE_BYTES`].
+pub fn read_image_file(path: &Path) -> Result<Vec<u8>, DecodeError> {
+    use std::io::Read;
+    let io = |source| DecodeError::Io { path: path.to_owned(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(DecodeError::NotAFile { path: path.to_owned() });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(DecodeError::FileTooLarge { path: path.to_owned(), bytes: meta.len() });
+    }
+    let mut bytes = Vec::new();
+    // The file may grow (or be swapped) between the check and the read: the read is capped too.
+    std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(DecodeError::FileTooLarge { path: path.to_owned(), bytes: bytes.len() as u64 });
+    }
+    Ok(bytes)
 }
 
 /// Decode bytes; `path` only names the input in errors.
@@ -57,6 +92,9 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Frame, DecodeError> {
     // its end would then be classified as if it were whole.
     if format == image::ImageFormat::Jpeg && !jpeg::has_end(bytes) {
         return Err(corrupt("JPEG ends before its end-of-image marker (truncated file)".into()));
+    }
+    if format == image::ImageFormat::Jpeg {
+        jpeg::check_data_size(bytes).map_err(corrupt)?;
     }
     match reader.decode() {
         Ok(img) => {
@@ -112,6 +150,35 @@ mod tests {
         assert!(!jpeg::has_end(cut));
         let e = decode_bytes(cut, Path::new("cut.jpg")).expect_err("truncated").to_string();
         assert!(e.starts_with("cut.jpg: corrupt or truncated") && e.contains("end-of-image"), "{e}");
+    }
+
+    #[test]
+    fn a_jpeg_declaring_far_more_pixels_than_its_data_holds_is_refused() {
+        let mut jpeg = Vec::new();
+        image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 7]))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .expect("encode jpeg");
+        // SOF0: FF C0, length, precision, then height and width.
+        let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("SOF0");
+        jpeg[sof + 5..sof + 9].copy_from_slice(&[0x40, 0x00, 0x40, 0x00]);
+        let e = decode_bytes(&jpeg, Path::new("forged.jpg")).expect_err("forged").to_string();
+        assert!(e.starts_with("forged.jpg: corrupt or truncated image: 16384x16384 JPEG has only"), "{e}");
+        let e = jpeg::decode_frame(&jpeg).expect_err("forged frame").to_string();
+        assert!(e.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = decode_file(dir.path()).expect_err("a directory").to_string();
+        assert!(e.ends_with(": not a regular file"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("zero.jpg");
+            std::os::unix::fs::symlink("/dev/zero", &link).expect("symlink");
+            let e = decode_file(&link).expect_err("/dev/zero").to_string();
+            assert_eq!(e, format!("{}: not a regular file", link.display()));
+        }
     }
 
     /// CRC-32 (ISO-HDLC, as PNG chunks use), bit by bit: the test patches a header and must
