@@ -60,6 +60,11 @@ pub fn face_line(image: &str, r: &FaceResult, folded: &Folded) -> String {
     )
 }
 
+/// The JSON line for an image in which no face was found: every input gets a line.
+pub fn no_face_json(image: &str) -> Value {
+    json!({ "image": image, "faces": 0 })
+}
+
 /// The JSON error line for an input that failed.
 pub fn error_json(image: &str, error: &str) -> Value {
     json!({ "image": image, "error": error })

@@ -7,6 +7,7 @@ mod cli;
 mod cliper_parity;
 mod golden_blazeface;
 mod golden_faceapi;
+mod hostile;
 mod live;
 mod mqtt;
 #[cfg(feature = "ort")]

@@ -57,8 +57,12 @@ pub fn run(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
                 outcome.images += 1;
                 outcome.faces += faces.len();
                 let folded = pipeline.classifier().folded();
-                if faces.is_empty() && !args.json {
-                    writeln!(out, "{name}: no face found")?;
+                if faces.is_empty() {
+                    if args.json {
+                        writeln!(out, "{}", report::no_face_json(&name))?;
+                    } else {
+                        writeln!(out, "{name}: no face found")?;
+                    }
                 }
                 for f in &faces {
                     if args.json {
