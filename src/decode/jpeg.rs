@@ -51,6 +51,10 @@ pub fn check_data_size(jpeg: &[u8]) -> Result<(), String> {
     let Ok((w, h)) = image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg).into_dimensions() else {
         return Ok(());
     };
+    if w > MAX_SIDE || h > MAX_SIDE {
+        // Refused as too large by the decoder's limits, which says so more plainly.
+        return Ok(());
+    }
     let pixels = u64::from(w) * u64::from(h);
     let needed = pixels / super::MAX_JPEG_PIXELS_PER_BYTE;
     if (jpeg.len() as u64) < needed {
