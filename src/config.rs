@@ -8,6 +8,7 @@
 use crate::align::{AlignConfig, AlignOptions};
 use crate::capture::SourceConfig;
 use crate::classify::clip::ClipConfig;
+use crate::detect::config::DetectionConfig;
 use crate::infer::InferenceConfig;
 use crate::model::config::ModelsConfig;
 use crate::pipeline::config::{FramePolicy, PipelineConfig};
@@ -46,6 +47,9 @@ pub struct Config {
     /// Which models score the faces.
     #[serde(default = "ModelsConfig::default")]
     pub models: ModelsConfig,
+    /// How the live path finds small faces: tiles, track regions, the sweep.
+    #[serde(default = "DetectionConfig::default")]
+    pub detection: DetectionConfig,
     /// Which backend runs the models: tract (default) or ONNX Runtime.
     #[serde(default = "InferenceConfig::default")]
     pub inference: InferenceConfig,
@@ -111,6 +115,7 @@ impl Config {
         self.source.settings().validate(&root.field("source"))?;
         self.models.validate(&root.field("models"))?;
         self.align.validate(&root.field("align"))?;
+        self.detection.validate(&root.field("detection"))?;
         self.tracking.validate(&root.field("tracking"))?;
         self.smoothing.validate(&root.field("smoothing"))?;
         self.clip.validate(&root.field("clip"))?;
@@ -151,9 +156,14 @@ impl Config {
         self.pipeline.frame_policy(self.source.settings().live())
     }
 
-    /// What the live loop needs besides its stages (no watchdog: that is the service's).
-    pub fn live(&self) -> LiveConfig {
+    /// What the live loop needs besides its stages (no watchdog: that is the service's);
+    /// `detector_input`: the side of the detector's input square, `merge_iou` its NMS IoU.
+    pub fn live(&self, detector_input: usize, merge_iou: f32) -> LiveConfig {
         LiveConfig {
+            tiling: self.detection.tiling(detector_input),
+            merge_iou,
+            sweep_frames: self.detection.sweep_frames,
+            track_regions: self.detection.track_regions,
             camera: self.camera.clone(),
             tracker: self.tracker(),
             smoother: self.smoother(),

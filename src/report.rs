@@ -21,6 +21,7 @@ pub fn face_json(image: &str, r: &FaceResult, folded: &Folded) -> Value {
         "image": image,
         "face": r.face,
         "bbox": [round(r.bbox.x, 1), round(r.bbox.y, 1), round(r.bbox.w, 1), round(r.bbox.h, 1)],
+        "face_px": r.face_px(),
         "detection_score": r.detection_score.map(|s| s as f64),
         "expression": folded.labels.get(best),
         "confidence": c.probs.get(best).map(|p| *p as f64),

@@ -217,6 +217,50 @@ impl FaceDetector for CentreFace {
     }
 }
 
+/// Like BlazeFace on a synthetic frame: one face per bright (red ≥ 128) 4-connected blob,
+/// boxed as far as the image shows it (a blob cut by the image edge gives the visible part),
+/// and missed when its larger side is under `min_fraction` of the image's longer side.
+#[derive(Debug, Clone, Copy)]
+pub struct BrightSquares {
+    pub min_fraction: f32,
+}
+
+impl FaceDetector for BrightSquares {
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let bright = |x: usize, y: usize| frame.get_pixel(x as u32, y as u32)[0] >= 128;
+        let mut seen = vec![false; w * h];
+        let mut out = Vec::new();
+        let min = self.min_fraction * w.max(h) as f32;
+        for start in 0..w * h {
+            if seen[start] || !bright(start % w, start / w) {
+                continue;
+            }
+            seen[start] = true;
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+                let next = [(x > 0).then(|| i - 1), (x + 1 < w).then(|| i + 1), (y > 0).then(|| i - w), (y + 1 < h).then(|| i + w)];
+                for j in next.into_iter().flatten() {
+                    if !seen[j] && bright(j % w, j / w) {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+            let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
+            if bw.max(bh) >= min {
+                let bbox = BBox { x: x0 as f32, y: y0 as f32, w: bw, h: bh };
+                let c = bbox.center();
+                out.push(Detection { bbox, score: 0.9, keypoints: vec![Point { x: c.x - bw / 4.0, y: c.y }, Point { x: c.x + bw / 4.0, y: c.y }] });
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A `w`×`w` face at `x` (eyes at a third and two thirds), scoring 0.9.
 pub fn detection(x: f32, w: f32) -> Detection {
     Detection {
@@ -326,6 +370,7 @@ pub fn expression_event(kind: EventKind, camera: &str, track: u64, expression: &
         camera: camera.into(),
         track,
         bbox: [1.0, 2.0, 3.0, 4.0],
+        face_px: 3,
         expression: expression.into(),
         confidence: 0.8,
         probs,

@@ -143,6 +143,12 @@ impl Tracker {
         self.tracks.len()
     }
 
+    /// Where every live track's face is expected at `ts` (last box moved by its velocity):
+    /// the live path re-finds each one there at its own scale.
+    pub fn predicted(&self, ts: Duration) -> Vec<BBox> {
+        self.tracks.iter().map(|t| t.predict(ts)).collect()
+    }
+
     /// Whether track `id` is live (started and not ended).
     pub fn contains(&self, id: u64) -> bool {
         self.tracks.iter().any(|t| t.id == id)

@@ -13,4 +13,5 @@ mod mqtt;
 #[cfg(feature = "ort")]
 mod ort_backend;
 mod ort_parity;
+mod recall;
 mod systemd;

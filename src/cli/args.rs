@@ -3,6 +3,7 @@
 
 use clap::Args;
 use cliper::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
+use cliper::detect::tiles::DEFAULT_MIN_FACE;
 use cliper::infer::{BackendKind, InferenceConfig, OrtOptions, Provider};
 use cliper::model::config::ModelsConfig;
 use cliper::model::embedded::{DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
@@ -31,6 +32,10 @@ pub struct ModelArgs {
     /// Minimum face detection score, 0..=1 (default: the detector manifest's).
     #[arg(long, value_parser = fraction(1.0))]
     pub min_score: Option<f32>,
+    /// Smallest face to look for, px wide in the image: the detector also runs over
+    /// overlapping windows at the scales this needs (0: the whole image only).
+    #[arg(long, value_name = "PX", default_value_t = DEFAULT_MIN_FACE)]
+    pub min_face: u32,
     /// Margin added around each detected face, as a fraction of its size (0..=1).
     #[arg(long, default_value_t = DEFAULT_MARGIN, value_parser = fraction(cliper::align::MAX_MARGIN))]
     pub margin: f32,

@@ -24,6 +24,14 @@ pub struct BenchArgs {
     /// Passes over the photos; the first pass is a warm-up and is not counted.
     #[arg(long, default_value_t = 5)]
     pub iterations: usize,
+    /// Instead of the stage table: detector time per 1920×1080 frame for the whole frame
+    /// only, every tile window, and the live path's schedule, side by side (the first photo,
+    /// scaled to far faces), and the frames a far face that appears waits to be found.
+    #[arg(long)]
+    pub detection: bool,
+    /// With `--detection`: frames a full tile sweep is spread over (`detection.sweep_frames`).
+    #[arg(long, default_value_t = cliper::detect::config::DEFAULT_SWEEP_FRAMES)]
+    pub sweep_frames: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -52,12 +60,17 @@ pub struct BenchReport {
     pub faces_per_pass: usize,
     pub passes: usize,
     pub detector: String,
+    /// Smallest face looked for (`--min-face`, px).
+    pub min_face: u32,
+    /// Detector runs per image: the whole image plus the tile windows `min_face` needs.
+    pub detector_calls_per_image: f64,
     pub encoder: String,
     /// What ran the models (`tract`, `ort [cpu]`).
     pub backend: String,
     /// JPEG/PNG decode, per image.
     pub decode: Stage,
-    /// Letterbox + normalise + detector inference + decode + NMS, per image.
+    /// Whole image and tile windows: crop + letterbox + normalise + detector inference +
+    /// decode + NMS per window, and the cross-window merge, per image.
     pub detect: Stage,
     /// Detector inference alone on a prepared tensor, per image.
     pub detect_model: Stage,
@@ -71,6 +84,19 @@ pub struct BenchReport {
     pub encode_and_score: Stage,
 }
 
+/// `--detection`: the three detection budgets on the first photo.
+pub fn run_detection(args: &BenchArgs, out: &mut dyn Write) -> Result<super::bench_detection::DetectionBench, Error> {
+    let paths: Vec<PathBuf> = expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(Error::input)?;
+    let Some(path) = paths.first() else {
+        return Err(Error::input("bench: no images found"));
+    };
+    let photo = decode_file(path).map_err(Error::input)?;
+    let (selection, inference) = (args.models.selection(), args.models.inference.config());
+    let mut detector = models::load_tiled_detector(&selection, &inference, args.models.min_face)?;
+    let rounds = args.iterations.max(1);
+    super::bench_detection::run(&mut detector, &photo, &path.display().to_string(), rounds, args.sweep_frames.max(1), args.json, out)
+}
+
 /// Unreadable photos are input failures; a model that fails to run is a runtime failure.
 pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> {
     let paths: Vec<PathBuf> = expand_inputs(&args.paths).into_iter().collect::<Result<_, _>>().map_err(Error::input)?;
@@ -78,7 +104,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> 
         return Err(Error::input("bench: no images found"));
     }
     let (selection, inference) = (args.models.selection(), args.models.inference.config());
-    let mut detector = models::load_detector(&selection, &inference)?;
+    let mut detector = models::load_tiled_detector(&selection, &inference, args.models.min_face)?;
     let mut classifier = models::load_classifier(&selection, &inference)?;
     let encoder_files = embedded::resolve_model(&args.models.encoder)?;
     let mut raw = infer::load(&encoder_files, None, &inference)?;
@@ -92,6 +118,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> 
     let mut n = [0usize; 7];
     let passes = args.iterations.max(2);
     let mut faces_per_pass = 0;
+    let mut calls = 0u64;
     for pass in 0..passes {
         let counted = pass > 0;
         let mut add = |i: usize, d: Duration| {
@@ -106,8 +133,12 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> 
             let frame = decode_file(path).map_err(Error::input)?;
             add(0, s.elapsed());
             let s = Instant::now();
+            let before = detector.calls;
             let dets = detector.detect(&frame).map_err(|e| Error::inference(path.display().to_string(), e))?;
             add(1, s.elapsed());
+            if counted {
+                calls += detector.calls - before;
+            }
             let prepared = prepare(&frame, &detector_spec);
             let s = Instant::now();
             raw_detector.run(prepared.data).map_err(|e| Error::inference("detector", e))?;
@@ -133,7 +164,9 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> 
         images: paths.len(),
         faces_per_pass,
         passes: passes - 1,
-        detector: detector.name.clone(),
+        detector: detector.inner_mut().name.clone(),
+        min_face: args.models.min_face,
+        detector_calls_per_image: if n[1] == 0 { 0.0 } else { calls as f64 / n[1] as f64 },
         encoder: classifier.name.clone(),
         backend: classifier.backend(),
         decode: Stage::from(t[0], n[0]),
@@ -149,8 +182,15 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> Result<BenchReport, Error> 
     } else {
         writeln!(
             out,
-            "{} images, {} faces a pass, {} timed passes ({}, {}; {})",
-            report.images, report.faces_per_pass, report.passes, report.detector, report.encoder, report.backend
+            "{} images, {} faces a pass, {} timed passes ({}, {}; {}), min face {} px: {:.1} detector runs per image",
+            report.images,
+            report.faces_per_pass,
+            report.passes,
+            report.detector,
+            report.encoder,
+            report.backend,
+            report.min_face,
+            report.detector_calls_per_image
         )?;
         for (name, s) in [
             ("decode (per image)", report.decode),

@@ -39,7 +39,7 @@ pub fn run(args: &ClassifyArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
     let (selection, inference) = (args.models.selection(), args.models.inference.config());
     let classifier = models::load_classifier(&selection, &inference)?;
     let detector: Option<Box<dyn FaceDetector>> =
-        if args.aligned { None } else { Some(Box::new(models::load_detector(&selection, &inference)?)) };
+        if args.aligned { None } else { Some(Box::new(models::load_tiled_detector(&selection, &inference, args.models.min_face)?)) };
     let mut pipeline = StillPipeline::new(detector, Box::new(classifier), args.models.align_options());
     let mut outcome = Outcome::default();
     for input in expand_inputs(&args.paths) {

@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_detection;
 mod classify;
 mod devices;
 pub mod exit;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Classify(args) => {
             classify::run(args, &mut out, &mut err).map(|o| if o.failed > 0 { exit::INPUT_FAILED } else { exit::OK })
         }
+        Command::Bench(args) if args.detection => bench::run_detection(args, &mut out).map(|_| exit::OK),
         Command::Bench(args) => bench::run(args, &mut out).map(|_| exit::OK),
         Command::Models => models::run(&mut out).map(|_| exit::OK),
         Command::Validate(args) => validate::run(args, &mut out).map(|_| exit::OK),

@@ -27,7 +27,7 @@ pub fn run(args: &ConfigArgs, stdout: Box<dyn Write + Send>) -> Result<RunSummar
     let shutdown = Shutdown::new();
     shutdown.on_signals()?;
     let source = cfg.source.open(&shutdown)?;
-    let mut live_cfg = cfg.live();
+    let mut live_cfg = cfg.live(detector.input_side(), detector.options().nms_iou);
     live_cfg.watchdog = notify::watchdog_interval();
     let announce = Announce { cameras: vec![cfg.camera.clone()], classes: classifier.folded().labels.clone() };
     let sinks = publish::start(&cfg.outputs, &mut SinkContext::new(stdout).announcing(announce))?;

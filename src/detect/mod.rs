@@ -2,6 +2,9 @@
 //! [`Engine`].
 
 pub mod blazeface;
+pub mod config;
+pub mod schedule;
+pub mod tiles;
 
 use crate::frame::{BBox, Frame, Point};
 use crate::infer::{self, Engine, EngineError, InferenceConfig};
@@ -41,6 +44,13 @@ pub enum DetectError {
 /// Finds faces in a frame. `Send`: the live path runs it on its inference thread.
 pub trait FaceDetector: Send {
     fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError>;
+}
+
+/// A borrowed detector is one too: the live loop wraps the detector it was lent.
+impl<D: FaceDetector + ?Sized> FaceDetector for &mut D {
+    fn detect(&mut self, frame: &Frame) -> Result<Vec<Detection>, DetectError> {
+        (**self).detect(frame)
+    }
 }
 
 /// MediaPipe BlazeFace (short or full range).
@@ -92,6 +102,11 @@ impl BlazeFaceDetector {
 
     pub fn options(&self) -> &BlazeFaceOptions {
         &self.opts
+    }
+
+    /// Side of the model's input square (the longer side if not square), px.
+    pub fn input_side(&self) -> usize {
+        self.spec.width.max(self.spec.height)
     }
 
     /// Set the minimum detection score.

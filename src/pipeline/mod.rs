@@ -28,6 +28,19 @@ pub struct FaceResult {
     pub classification: Classification,
 }
 
+impl FaceResult {
+    /// How wide the face was in the frame, whole px: a crop of a small face is upscaled to
+    /// the encoder's input, so results from faces too small to judge can be filtered on it.
+    pub fn face_px(&self) -> u32 {
+        face_px(&self.bbox)
+    }
+}
+
+/// A box's width in whole frame px (`face_px` in results and events).
+pub fn face_px(b: &BBox) -> u32 {
+    b.w.max(0.0).round() as u32
+}
+
 /// Why an image could not be processed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

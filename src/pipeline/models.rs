@@ -2,6 +2,7 @@
 //! backend: the detector, and the encoder with its descriptor set folded in.
 
 use crate::classify::{Classifier, FoldedClassifier};
+use crate::detect::tiles::{TiledDetector, TilingOptions};
 use crate::detect::BlazeFaceDetector;
 use crate::infer::InferenceConfig;
 use crate::model::config::ModelsConfig;
@@ -16,6 +17,19 @@ pub fn load_detector(sel: &ModelsConfig, inference: &InferenceConfig) -> Result<
         d.set_score_threshold(s);
     }
     Ok(d)
+}
+
+/// The face detector over the whole image and the windows faces down to `min_face` px wide
+/// need (still images: `classify`, `bench`).
+pub fn load_tiled_detector(
+    sel: &ModelsConfig,
+    inference: &InferenceConfig,
+    min_face: u32,
+) -> Result<TiledDetector<BlazeFaceDetector>, ModelError> {
+    let d = load_detector(sel, inference)?;
+    let opts = TilingOptions { min_face, ..TilingOptions::for_input(d.input_side()) };
+    let iou = d.options().nms_iou;
+    Ok(TiledDetector::new(d, opts, iou))
 }
 
 /// The encoder with the descriptor set folded in; the set must fit the encoder.

@@ -40,6 +40,9 @@ pub struct ExpressionEvent {
     pub track: u64,
     /// Last box, `[x, y, w, h]` in frame pixels.
     pub bbox: [f32; 4],
+    /// Face width in frame px (the box's width, rounded): small faces are upscaled for the
+    /// encoder, so consumers can ignore faces too small to judge.
+    pub face_px: u32,
     /// The smoothed (announced) expression.
     pub expression: String,
     pub confidence: f32,
@@ -78,6 +81,12 @@ pub struct StatsEvent {
     /// Events dropped because an output's queue was full, summed over the outputs.
     pub events_dropped: u64,
     pub tracks: usize,
+    /// Mean detector runs per frame over the interval: the whole frame, a region per live
+    /// track, and the frame's slice of the tile sweep (`[detection]`).
+    pub detector_calls_per_frame: f64,
+    /// Source seconds the last complete sweep over every tile window took (`null` before the
+    /// first one completes, or with `detection.min_face = 0`).
+    pub sweep_period_s: Option<f64>,
     /// Mean per-frame latency of each stage over the interval, milliseconds.
     pub latency_ms: BTreeMap<&'static str, f64>,
     /// Per output (by name, `mqtt`, `mqtt-2` for a second one): `queue_dropped` (its queue was

@@ -22,6 +22,8 @@ use super::slot::Slot;
 use crate::align::{align, AlignOptions};
 use crate::capture::{CaptureError, CapturedFrame, FrameSource, SourceCounters};
 use crate::classify::Classifier;
+use crate::detect::schedule::SweepScheduler;
+use crate::detect::tiles::{TiledDetector, TilingOptions};
 use crate::detect::FaceDetector;
 use crate::frame::BBox;
 use crate::publish::fanout::{Fanout, SinkStats};
@@ -38,6 +40,14 @@ use tracks::{TrackParams, Tracks};
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
     pub camera: String,
+    /// Tile windows for faces down to `tiling.min_face` (0: the whole frame only).
+    pub tiling: TilingOptions,
+    /// Cross-window merge threshold (the detector's own NMS IoU).
+    pub merge_iou: f32,
+    /// Frames a full tile sweep is spread over.
+    pub sweep_frames: usize,
+    /// Re-find each live track in a window around its predicted box every frame.
+    pub track_regions: bool,
     pub tracker: TrackerConfig,
     pub smoother: SmootherConfig,
     pub clip_window: usize,
@@ -220,6 +230,9 @@ fn inference_loop(
     let mut summary = RunSummary::default();
     let mut stats = StatsWindow::new(Instant::now(), 0);
     let mut watchdog = cfg.watchdog.map(crate::notify::Watchdog::new);
+    let mut detector = TiledDetector::new(detector, cfg.tiling, cfg.merge_iou);
+    // Rebuilt when the frame size changes (a reopened camera may deliver another size).
+    let mut sweep: Option<((u32, u32), SweepScheduler)> = None;
     let mut reported_error = false;
     let mut report = |what: &str, e: &dyn std::fmt::Display| {
         if !reported_error {
@@ -232,11 +245,21 @@ fn inference_loop(
             w.kick();
         }
         let (t0, ts) = (Instant::now(), frame.timestamp);
-        let detections = detector.detect(&frame.image).unwrap_or_else(|e| {
+        let (w, h) = frame.image.dimensions();
+        if sweep.as_ref().is_none_or(|(size, _)| *size != (w, h)) {
+            let plan = detector.plan(w, h).to_vec();
+            sweep = Some(((w, h), SweepScheduler::new(&plan, w, h, cfg.sweep_frames)));
+        }
+        let tracked = if cfg.track_regions && cfg.tiling.min_face > 0 { tracks.predicted(ts) } else { vec![] };
+        let windows = sweep.as_mut().map(|(_, s)| s.windows(ts, w, h, &tracked)).unwrap_or_default();
+        let calls_before = detector.calls;
+        let detections = detector.detect_windows(&frame.image, &windows).unwrap_or_else(|e| {
             report("detection", &e);
             Vec::new()
         });
         stats.detect += t0.elapsed();
+        stats.detector_calls += detector.calls - calls_before;
+
         let boxes: Vec<BBox> = detections.iter().map(|d| d.bbox).collect();
         let seen = tracks.on_detections(ts, &boxes);
         let t = Instant::now();
@@ -272,6 +295,7 @@ fn inference_loop(
                     capture: counters.source(),
                     sinks: &sinks,
                     tracks: tracks.len(),
+                    sweep_period: sweep.as_ref().and_then(|(_, s)| s.last_period()),
                 };
                 let event = stats.finish(&cfg.camera, now, &totals);
                 log::debug!("stats: {event:?}");
@@ -309,6 +333,10 @@ mod tests {
     fn config(frames: FramePolicy) -> LiveConfig {
         LiveConfig {
             camera: "cam".into(),
+            tiling: TilingOptions { min_face: 0, ..TilingOptions::for_input(192) },
+            merge_iou: 0.3,
+            sweep_frames: 1,
+            track_regions: false,
             tracker: TrackerConfig::default(),
             smoother: SmootherConfig::default(),
             clip_window: 4,

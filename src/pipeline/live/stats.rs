@@ -19,6 +19,8 @@ pub struct Totals<'a> {
     pub sinks: &'a [SinkStats],
     /// Live tracks.
     pub tracks: usize,
+    /// Source time the last complete tile sweep took; `None` before the first, or without tiles.
+    pub sweep_period: Option<Duration>,
 }
 
 /// Mean stage latencies and rates over one statistics interval.
@@ -28,6 +30,8 @@ pub struct StatsWindow {
     pub frames_out: u64,
     frames_in_at_start: u64,
     pub detect: Duration,
+    /// Detector runs (whole frame, track regions, tiles) over the interval.
+    pub detector_calls: u64,
     pub classify: Duration,
     pub total: Duration,
 }
@@ -40,6 +44,7 @@ impl StatsWindow {
             frames_out: 0,
             frames_in_at_start: frames_in,
             detect: Duration::ZERO,
+            detector_calls: 0,
             classify: Duration::ZERO,
             total: Duration::ZERO,
         }
@@ -66,6 +71,8 @@ impl StatsWindow {
             bad_frames: totals.bad_frames,
             events_dropped: events_dropped(totals.sinks),
             tracks: totals.tracks,
+            detector_calls_per_frame: if self.frames_out == 0 { 0.0 } else { self.detector_calls as f64 / self.frames_out as f64 },
+            sweep_period_s: totals.sweep_period.map(|d| d.as_secs_f64()),
             latency_ms,
             outputs: outputs(totals.sinks),
             capture_losses: totals.capture.losses,
@@ -102,6 +109,7 @@ mod tests {
         let mut w = StatsWindow::new(start, 10);
         w.frames_out = 4;
         w.classify = Duration::from_millis(8);
+        w.detector_calls = 10;
         let sinks = [
             SinkStats { name: "stdout".into(), queue_dropped: 1, failed: 0, own: vec![] },
             SinkStats { name: "mqtt".into(), queue_dropped: 2, failed: 3, own: vec![("outage_dropped", 5), ("stats_dropped", 6)] },
@@ -114,12 +122,14 @@ mod tests {
             capture: SourceCounters { losses: 2, failed_reopens: 7 },
             sinks: &sinks,
             tracks: 1,
+            sweep_period: Some(Duration::from_millis(1500)),
         };
         let e = w.finish("cam", start + Duration::from_secs(2), &totals);
         assert_eq!((e.interval_s, e.fps_in, e.fps_out), (2.0, 10.0, 2.0));
         assert_eq!((e.frames_in, e.frames_processed, e.frames_dropped, e.bad_frames, e.tracks), (30, 20, 9, 1, 1));
         assert_eq!((e.capture_losses, e.capture_failed_reopens, e.events_dropped), (2, 7, 3));
         assert_eq!(e.latency_ms["classify"], 2.0);
+        assert_eq!((e.detector_calls_per_frame, e.sweep_period_s), (2.5, Some(1.5)));
         let mqtt = &e.outputs["mqtt"];
         assert_eq!((mqtt["queue_dropped"], mqtt["failed"], mqtt["outage_dropped"], mqtt["stats_dropped"]), (2, 3, 5, 6));
         assert_eq!(e.outputs["stdout"]["queue_dropped"], 1);

@@ -63,6 +63,11 @@ impl Tracks {
         Tracks { tracker: Tracker::new(params.tracker), params, folded, states: HashMap::new() }
     }
 
+    /// Where every live track's face is expected at `ts`.
+    pub fn predicted(&self, ts: Duration) -> Vec<BBox> {
+        self.tracker.predicted(ts)
+    }
+
     /// A frame's detections at `ts`: associate them with tracks, end the stale ones.
     pub fn on_detections(&mut self, ts: Duration, boxes: &[BBox]) -> FrameTracks {
         let update = self.tracker.update(ts, boxes);
@@ -153,6 +158,7 @@ fn expression_event(
         camera: camera.to_owned(),
         track,
         bbox: [b.x, b.y, b.w, b.h],
+        face_px: crate::pipeline::face_px(&b),
         expression: folded.labels.get(label).cloned().unwrap_or_default(),
         confidence: smoothed.get(label).copied().unwrap_or(0.0),
         probs: OrderedProbs(folded.labels.iter().cloned().zip(smoothed.iter().copied()).collect()),
