@@ -254,7 +254,11 @@ impl FaceDetector for BrightSquares {
             if bw.max(bh) >= min {
                 let bbox = BBox { x: x0 as f32, y: y0 as f32, w: bw, h: bh };
                 let c = bbox.center();
-                out.push(Detection { bbox, score: 0.9, keypoints: vec![Point { x: c.x - bw / 4.0, y: c.y }, Point { x: c.x + bw / 4.0, y: c.y }] });
+                out.push(Detection {
+                    bbox,
+                    score: 0.9,
+                    keypoints: vec![Point { x: c.x - bw / 4.0, y: c.y }, Point { x: c.x + bw / 4.0, y: c.y }],
+                });
             }
         }
         Ok(out)

@@ -163,9 +163,14 @@ pub fn run(
             "{name} at {FAR_SCALE}x in a {FRAME_W}x{FRAME_H} frame ({} faces by the full sweep), {rounds} rounds, sweep over {sweep_frames} frames:",
             truth.len()
         )?;
-        for (label, b) in [("full frame only", &report.full_frame_only), ("full sweep", &report.full_sweep), ("scheduled", &report.scheduled)]
+        for (label, b) in
+            [("full frame only", &report.full_frame_only), ("full sweep", &report.full_sweep), ("scheduled", &report.scheduled)]
         {
-            writeln!(out, "{label:<16} {:>9.2} ms/frame  {:>5.1} detector runs/frame  {} faces", b.mean_ms, b.detector_calls_per_frame, b.faces)?;
+            writeln!(
+                out,
+                "{label:<16} {:>9.2} ms/frame  {:>5.1} detector runs/frame  {} faces",
+                b.mean_ms, b.detector_calls_per_frame, b.faces
+            )?;
         }
         writeln!(
             out,
