@@ -155,7 +155,7 @@ impl FrameSource for PanickingSource {
 #[test]
 fn a_panic_in_the_capture_thread_ends_the_run_with_an_error() {
     let result = guarded("capture panic", || {
-        let cfg = Config::parse("", Path::new("c.toml")).expect("defaults").live();
+        let cfg = Config::parse("", Path::new("c.toml")).expect("defaults").live(192, 0.3);
         let sink = cliper::testutil::Collect::default();
         let mut detector = cliper::testutil::CentreFace;
         let mut classifier = cliper::testutil::BrightnessClassifier::new();
@@ -445,7 +445,7 @@ fn mutated_manifests_descriptor_sets_and_configs_load_or_name_the_key() {
             let Some(text) = mutate_number(&mut rng, &example) else { continue };
             if let Ok(c) = Config::parse(&text, Path::new("c.toml")) {
                 // What used to panic after validation: durations, queue sizes, the source's own checks.
-                let live = c.live();
+                let live = c.live(192, 0.3);
                 assert!(live.output_queue <= cliper::schema::MAX_QUEUE);
                 let _ = c.pipeline.stats_interval();
             }
