@@ -421,3 +421,24 @@ impl Publisher for Collect {
         Ok(())
     }
 }
+
+/// A deterministic uniform [-1, 1) stream (xorshift), so failures reproduce.
+pub struct Noise(u64);
+
+impl Noise {
+    pub fn new(seed: u64) -> Noise {
+        Noise(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn uniform(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.uniform() + 1.0) * 0.5 * n as f32) as usize % n
+    }
+    pub fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.uniform()).collect()
+    }
+}

@@ -4,7 +4,7 @@
 use clap::Args;
 use cliper::align::{AlignOptions, DEFAULT_MARGIN, DEFAULT_SIZE};
 use cliper::detect::tiles::DEFAULT_MIN_FACE;
-use cliper::infer::{BackendKind, InferenceConfig, OrtOptions, Provider};
+use cliper::infer::{BackendKind, InferenceConfig, Kernels, OrtOptions, Provider};
 use cliper::model::config::ModelsConfig;
 use cliper::model::embedded::{DEFAULT_DESCRIPTORS, DEFAULT_DETECTOR, DEFAULT_ENCODER};
 use std::path::PathBuf;
@@ -77,6 +77,10 @@ pub struct InferenceArgs {
     /// Inference backend; `ort` needs a build with `--features ort`.
     #[arg(long, value_enum, default_value_t = BackendArg::Tract)]
     pub backend: BackendArg,
+    /// tract backend: `cliper` runs cliper's own kernels where a node matches one, `tract`
+    /// leaves every node to tract (for comparison).
+    #[arg(long, value_enum, default_value_t = KernelsArg::Cliper)]
+    pub kernels: KernelsArg,
     /// libonnxruntime.so for `--backend ort` (default: $ORT_DYLIB_PATH, else the loader's path).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
@@ -98,6 +102,7 @@ impl InferenceArgs {
     pub fn config(&self) -> InferenceConfig {
         InferenceConfig {
             backend: self.backend.into(),
+            kernels: self.kernels.into(),
             ort: OrtOptions {
                 library: self.ort_library.clone(),
                 providers: self.providers.iter().map(|&p| p.into()).collect(),
@@ -124,6 +129,24 @@ impl From<BackendArg> for BackendKind {
         match b {
             BackendArg::Tract => BackendKind::Tract,
             BackendArg::Ort => BackendKind::Ort,
+        }
+    }
+}
+
+/// `--kernels`: [`Kernels`] as clap parses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelsArg {
+    /// cliper's kernels where a node matches, tract elsewhere.
+    Cliper,
+    /// tract's own kernels everywhere.
+    Tract,
+}
+
+impl From<KernelsArg> for Kernels {
+    fn from(k: KernelsArg) -> Kernels {
+        match k {
+            KernelsArg::Cliper => Kernels::Cliper,
+            KernelsArg::Tract => Kernels::Tract,
         }
     }
 }

@@ -10,6 +10,10 @@ pub struct InferenceConfig {
     /// `tract` (default) or `ort` (needs a build with `--features ort`).
     #[serde(default)]
     pub backend: BackendKind,
+    /// tract backend: `cliper` (default) runs cliper's own kernels where a node matches one
+    /// exactly (depthwise 3×3 convolutions), `tract` leaves the whole graph to tract.
+    #[serde(default)]
+    pub kernels: Kernels,
     /// ONNX Runtime settings; read only when `backend = "ort"`.
     #[serde(default)]
     pub ort: OrtOptions,
@@ -24,6 +28,17 @@ pub enum BackendKind {
     Tract,
     /// ONNX Runtime loaded at run time (TensorRT, CUDA or CPU execution providers).
     Ort,
+}
+
+/// Who runs the nodes cliper has its own kernels for (`[inference] kernels`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernels {
+    /// cliper's kernels (src/infer/kernels/) where the pattern matches, tract elsewhere.
+    #[default]
+    Cliper,
+    /// tract's own kernels everywhere, for comparison.
+    Tract,
 }
 
 /// An ONNX Runtime execution provider.
@@ -108,6 +123,11 @@ mod tests {
         assert!(!cfg.ort.allow_fallback);
         assert!(cfg.ort.trt_fp16);
         assert_eq!(InferenceConfig::default().backend, BackendKind::Tract);
+        assert_eq!(InferenceConfig::default().kernels, Kernels::Cliper);
+        let cfg: InferenceConfig = toml::from_str("kernels = \"tract\"\n").expect("parse");
+        assert_eq!(cfg.kernels, Kernels::Tract);
+        let err = toml::from_str::<InferenceConfig>("kernels = \"fast\"\n").expect_err("unknown kernels");
+        assert!(err.to_string().contains("fast"), "{err}");
         assert_eq!(InferenceConfig::default().ort.providers, vec![Provider::Cpu]);
         let err = toml::from_str::<InferenceConfig>("[ort]\nprovider = [\"cuda\"]\n").expect_err("unknown key");
         assert!(err.to_string().contains("provider"), "{err}");

@@ -7,13 +7,14 @@
 //! f32 tensor in and f32 tensors out, so detection and classification code is shared.
 
 pub mod config;
+pub mod kernels;
 #[cfg(feature = "ort")]
 pub mod onnx_fold;
 #[cfg(feature = "ort")]
 pub mod ort;
 pub mod tract;
 
-pub use config::{BackendKind, InferenceConfig, OrtOptions, Provider};
+pub use config::{BackendKind, InferenceConfig, Kernels, OrtOptions, Provider};
 
 use crate::model::manifest::ModelFiles;
 use crate::model::{Folded, ModelError};
@@ -48,7 +49,7 @@ pub enum EngineError {
 /// logits]`; without, the model's own outputs.
 pub fn load(files: &ModelFiles, folded: Option<&Folded>, cfg: &InferenceConfig) -> Result<Box<dyn Engine>, ModelError> {
     match cfg.backend {
-        BackendKind::Tract => Ok(Box::new(tract::TractEngine::load(files, folded)?)),
+        BackendKind::Tract => Ok(Box::new(tract::TractEngine::load(files, folded, cfg.kernels)?)),
         BackendKind::Ort => load_ort(files, folded, &cfg.ort),
     }
 }

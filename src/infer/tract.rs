@@ -2,7 +2,7 @@
 //! manifest's input shape, the descriptor set's matrices wired after the encoder's embedding
 //! before optimisation ([`wire_folded`]), optimised once into one plan.
 
-use super::{Engine, EngineError};
+use super::{kernels, Engine, EngineError, Kernels};
 use crate::model::manifest::{ModelFiles, Role};
 use crate::model::{Folded, ModelError};
 use tract_onnx::prelude::*;
@@ -60,15 +60,32 @@ fn input_mismatch(declared: &tract_onnx::tract_hir::infer::ShapeFactoid, want: &
     Some(format!("the ONNX input is {file}, but the manifest's input_width, input_height, layout and color make {manifest}"))
 }
 
-/// The model as exported, optimised: the reference for parity checks against onnxruntime.
+/// The model as exported, optimised by tract alone: the reference for parity checks
+/// against onnxruntime and for cliper's kernels.
 pub fn raw_plan(files: &ModelFiles) -> Result<Plan, ModelError> {
+    plan(files, Kernels::Tract)
+}
+
+/// The model as exported, optimised, with cliper's kernels where they match when `kernels`
+/// says so.
+pub fn plan(files: &ModelFiles, kernels: Kernels) -> Result<Plan, ModelError> {
+    optimise(files, typed_model(files)?, kernels)
+}
+
+/// Declutter, swap in cliper's kernels (see [`kernels::rewrite`]), optimise.
+fn optimise(files: &ModelFiles, mut model: TypedModel, with: Kernels) -> Result<Plan, ModelError> {
     let err = tract_err(files);
-    typed_model(files)?.into_optimized().and_then(|m| m.into_runnable()).map_err(err)
+    if with == Kernels::Cliper {
+        model.declutter().map_err(&err)?;
+        let done = kernels::rewrite(&mut model).map_err(&err)?;
+        log::debug!("{}: cliper kernels for {done:?}", files.onnx_path.display());
+    }
+    model.into_optimized().and_then(|m| m.into_runnable()).map_err(err)
 }
 
 /// An encoder with `folded` appended. The plan's outputs are
 /// `[embedding [1, D], descriptor logits [1, K], class logits [1, C]]`.
-pub fn folded_encoder_plan(files: &ModelFiles, folded: &Folded) -> Result<Plan, ModelError> {
+pub fn folded_encoder_plan(files: &ModelFiles, folded: &Folded, kernels: Kernels) -> Result<Plan, ModelError> {
     files.expect_role(Role::Encoder)?;
     let err = tract_err(files);
     let mut model = typed_model(files)?;
@@ -89,7 +106,7 @@ pub fn folded_encoder_plan(files: &ModelFiles, folded: &Folded) -> Result<Plan, 
     }
     let (desc, class) = wire_folded(folded, &mut model, embedding).map_err(&err)?;
     model.select_output_outlets(&[embedding, desc, class]).map_err(&err)?;
-    model.into_optimized().and_then(|m| m.into_runnable()).map_err(err)
+    optimise(files, model, kernels)
 }
 
 /// Append `folded`'s scoring after `embedding` (shape `[1, D]`) and return the
@@ -132,15 +149,16 @@ pub fn to_vec_f32(t: &Tensor) -> TractResult<Vec<f32>> {
 /// A tract plan with its input shape.
 pub struct TractEngine {
     plan: Plan,
+    kernels: Kernels,
     input_shape: Vec<usize>,
     output_shapes: Vec<Vec<usize>>,
 }
 
 impl TractEngine {
-    pub fn load(files: &ModelFiles, folded: Option<&Folded>) -> Result<TractEngine, ModelError> {
+    pub fn load(files: &ModelFiles, folded: Option<&Folded>, kernels: Kernels) -> Result<TractEngine, ModelError> {
         let plan = match folded {
-            Some(f) => folded_encoder_plan(files, f)?,
-            None => raw_plan(files)?,
+            Some(f) => folded_encoder_plan(files, f, kernels)?,
+            None => plan(files, kernels)?,
         };
         let invalid = |reason: String| ModelError::Invalid { path: files.onnx_path.clone(), reason };
         let mut output_shapes = Vec::new();
@@ -149,7 +167,7 @@ impl TractEngine {
             let shape = fact.shape.as_concrete().ok_or_else(|| invalid(format!("output {ix} has no fixed shape: {fact:?}")))?;
             output_shapes.push(shape.to_vec());
         }
-        Ok(TractEngine { plan, input_shape: files.manifest.input_spec().shape().to_vec(), output_shapes })
+        Ok(TractEngine { plan, kernels, input_shape: files.manifest.input_spec().shape().to_vec(), output_shapes })
     }
 }
 
@@ -163,7 +181,10 @@ impl Engine for TractEngine {
     }
 
     fn describe(&self) -> String {
-        "tract".into()
+        match self.kernels {
+            Kernels::Cliper => "tract + cliper kernels".into(),
+            Kernels::Tract => "tract".into(),
+        }
     }
 }
 
