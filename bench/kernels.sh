@@ -4,14 +4,16 @@
 # variants alternating round by round so all see the same machine noise.
 #   bash bench/kernels.sh [ROUNDS] [DETECTOR...]     (default 3 rounds; full and short range)
 # Uses PyPI's onnxruntime 1.20.1 CPU library (tests/fetch_onnxruntime.sh) unless
-# ORT_DYLIB_PATH is set.
+# ORT_DYLIB_PATH is set, and a release build with `--features ort` unless CLIPER_BIN names
+# a cliper binary built with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 shift || true
 detectors=("$@"); [ ${#detectors[@]} -gt 0 ] || detectors=(blazeface_full_range blazeface_short_range)
 lib=${ORT_DYLIB_PATH:-$(bash tests/fetch_onnxruntime.sh)}
-cargo build --release --locked --features ort --quiet
+bin=${CLIPER_BIN:-target/release/cliper}
+[ -n "${CLIPER_BIN:-}" ] || cargo build --release --locked --features ort --quiet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for r in $(seq "$rounds"); do
@@ -22,7 +24,7 @@ for r in $(seq "$rounds"); do
         cliper) args=(--backend tract --kernels cliper) ;;
         ort1) args=(--backend ort --ort-library "$lib" --ort-threads 1) ;;
       esac
-      RUST_LOG=warn target/release/cliper bench --json --iterations 4 --detector "$det" "${args[@]}" samples >> "$out/$det.$variant.jsonl"
+      RUST_LOG=warn "$bin" bench --json --iterations 4 --detector "$det" "${args[@]}" samples >> "$out/$det.$variant.jsonl"
     done
   done
 done
