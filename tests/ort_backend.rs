@@ -20,6 +20,7 @@ fn ort(providers: &[Provider], allow_fallback: bool) -> InferenceConfig {
     InferenceConfig {
         backend: BackendKind::Ort,
         ort: OrtOptions { library: Some(library.into()), providers: providers.to_vec(), allow_fallback, ..OrtOptions::default() },
+        ..InferenceConfig::default()
     }
 }
 
