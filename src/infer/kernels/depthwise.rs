@@ -147,10 +147,11 @@ impl Row<'_> {
         self.scalar(out, 0..a);
         self.scalar(out, b..self.geo.ow);
         let (s, pl) = (self.geo.stride, self.geo.pad_left);
-        let zero = vdupq_n_f32(0.0);
+        // SAFETY (the intrinsics below): NEON is baseline on every aarch64 target Rust supports.
+        let zero = unsafe { vdupq_n_f32(0.0) };
         let mut x = a;
         while x < b {
-            let mut acc = vdupq_n_f32(self.bias);
+            let mut acc = unsafe { vdupq_n_f32(self.bias) };
             for (ky, row) in self.rows.iter().enumerate() {
                 let Some(row) = row else { continue };
                 // SAFETY: `interior` keeps every read of the block inside `row`.
@@ -161,12 +162,12 @@ impl Row<'_> {
                     let (d0, d2) = unsafe { (vld2q_f32(p), vld2q_f32(p.add(2))) };
                     (d0.0, d0.1, d2.0)
                 };
-                acc = vfmaq_n_f32(acc, t0, self.k[ky * 3]);
-                acc = vfmaq_n_f32(acc, t1, self.k[ky * 3 + 1]);
-                acc = vfmaq_n_f32(acc, t2, self.k[ky * 3 + 2]);
+                acc = unsafe { vfmaq_n_f32(acc, t0, self.k[ky * 3]) };
+                acc = unsafe { vfmaq_n_f32(acc, t1, self.k[ky * 3 + 1]) };
+                acc = unsafe { vfmaq_n_f32(acc, t2, self.k[ky * 3 + 2]) };
             }
             if self.relu {
-                acc = vmaxq_f32(acc, zero);
+                acc = unsafe { vmaxq_f32(acc, zero) };
             }
             // SAFETY: x + 4 <= b <= ow == out.len().
             unsafe { vst1q_f32(out.as_mut_ptr().add(x), acc) };
