@@ -221,22 +221,9 @@ impl EvalOp for Depthwise3x3 {
         ensure!(shape[rank - 2] == self.geo.h && shape[rank - 1] == self.geo.w, "{}: input {:?}", self.name(), shape);
         shape[rank - 2] = self.geo.oh;
         shape[rank - 1] = self.geo.ow;
-        let mut out = Tensor::zero::<f32>(&shape)?;
-        {
-            let view = input.try_as_plain_ram()?;
-            let (w, b) = (self.weights.try_as_plain_ram()?, self.bias.try_as_plain_ram()?);
-            let mut out_view = out.try_as_plain_ram_mut()?;
-            depthwise3x3(
-                view.as_slice::<f32>()?,
-                out_view.as_slice_mut::<f32>()?,
-                w.as_slice::<f32>()?,
-                b.as_slice::<f32>()?,
-                &self.geo,
-                self.relu,
-                self.isa,
-            );
-        }
-        Ok(tvec!(out.into_tvalue()))
+        let (w, b) = (self.weights.try_as_plain_ram()?, self.bias.try_as_plain_ram()?);
+        let (w, b) = (w.as_slice::<f32>()?, b.as_slice::<f32>()?);
+        super::run_into(&input, &shape, |x, y| depthwise3x3(x, y, w, b, &self.geo, self.relu, self.isa))
     }
 }
 

@@ -100,13 +100,7 @@ impl EvalOp for MaxPool2x2 {
         ensure!(rank >= 3 && shape[rank - 2] == self.h && shape[rank - 1] == self.w, "{}: input {:?}", self.name(), shape);
         shape[rank - 2] = self.h / 2;
         shape[rank - 1] = self.w / 2;
-        let mut out = Tensor::zero::<f32>(&shape)?;
-        {
-            let view = input.try_as_plain_ram()?;
-            let mut out_view = out.try_as_plain_ram_mut()?;
-            maxpool2x2(view.as_slice::<f32>()?, out_view.as_slice_mut::<f32>()?, self.h, self.w, self.isa);
-        }
-        Ok(tvec!(out.into_tvalue()))
+        super::run_into(&input, &shape, |x, y| maxpool2x2(x, y, self.h, self.w, self.isa))
     }
 }
 

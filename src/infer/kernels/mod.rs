@@ -210,6 +210,18 @@ pub(crate) fn deinterleave(
     (e, o)
 }
 
+/// An f32 output of `shape` filled by `kernel` from `input`'s data: the part of `eval` every
+/// kernel op shares.
+fn run_into(input: &Tensor, shape: &[usize], kernel: impl FnOnce(&[f32], &mut [f32])) -> TractResult<TVec<TValue>> {
+    let mut out = Tensor::zero::<f32>(shape)?;
+    {
+        let view = input.try_as_plain_ram()?;
+        let mut out_view = out.try_as_plain_ram_mut()?;
+        kernel(view.as_slice::<f32>()?, out_view.as_slice_mut::<f32>()?);
+    }
+    Ok(tvec!(out.into_tvalue()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

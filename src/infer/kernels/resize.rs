@@ -182,13 +182,7 @@ impl EvalOp for Upsample2x {
         ensure!(rank >= 2 && shape[rank - 2] == self.h && shape[rank - 1] == self.w, "{}: input {:?}", self.name(), shape);
         shape[rank - 2] = 2 * self.h;
         shape[rank - 1] = 2 * self.w;
-        let mut out = Tensor::zero::<f32>(&shape)?;
-        {
-            let view = input.try_as_plain_ram()?;
-            let mut out_view = out.try_as_plain_ram_mut()?;
-            upsample2x(view.as_slice::<f32>()?, out_view.as_slice_mut::<f32>()?, self.h, self.w, self.isa);
-        }
-        Ok(tvec!(out.into_tvalue()))
+        super::run_into(&input, &shape, |x, y| upsample2x(x, y, self.h, self.w, self.isa))
     }
 }
 
